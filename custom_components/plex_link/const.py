@@ -1,0 +1,16 @@
+"""Constants for Plex Link."""
+
+from __future__ import annotations
+
+import logging
+from typing import Final
+
+DOMAIN: Final = "plex_link"
+LOGGER = logging.getLogger(__package__)
+
+CONF_CLIENT_IDENTIFIER: Final = "client_identifier"
+CONF_ACCOUNT_ID: Final = "account_id"
+CONF_ACCOUNT_UUID: Final = "account_uuid"
+
+PLEX_TV_URL_ENV: Final = "PLEX_LINK_PLEX_TV_URL"
+PRODUCT: Final = "Plex Link for Home Assistant"

@@ -1,0 +1,30 @@
+"""A small async client for the plex.tv account API, free of Home Assistant."""
+
+from .client import DEFAULT_BASE_URL, PlexTvClient
+from .exceptions import (
+    PlexTvAuthenticationError,
+    PlexTvConnectionError,
+    PlexTvError,
+    PlexTvPinExpiredError,
+    PlexTvRateLimitedError,
+    PlexTvResponseError,
+    PlexTvServerError,
+)
+from .linker import PinLinker
+from .models import Account, Pin, PlexTvIdentity
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "Account",
+    "Pin",
+    "PinLinker",
+    "PlexTvAuthenticationError",
+    "PlexTvClient",
+    "PlexTvConnectionError",
+    "PlexTvError",
+    "PlexTvIdentity",
+    "PlexTvPinExpiredError",
+    "PlexTvRateLimitedError",
+    "PlexTvResponseError",
+    "PlexTvServerError",
+]

@@ -1,0 +1,157 @@
+"""Async client for the plex.tv account API."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+import json
+import re
+from typing import Any
+
+import aiohttp
+from yarl import URL
+
+from .exceptions import (
+    PlexTvAuthenticationError,
+    PlexTvConnectionError,
+    PlexTvPinExpiredError,
+    PlexTvRateLimitedError,
+    PlexTvResponseError,
+    PlexTvServerError,
+)
+from .models import Account, Pin, PlexTvIdentity
+
+DEFAULT_BASE_URL = "https://plex.tv"
+MAX_BODY_BYTES = 1024 * 1024
+_DELAY_SECONDS = re.compile(r"\s*[0-9]+\s*")
+
+
+class PlexTvClient:
+    """Talks to plex.tv over an aiohttp session owned by the caller."""
+
+    request_timeout: float = 10.0
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        identity: PlexTvIdentity,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+    ) -> None:
+        """Use the given session and name the client with identity."""
+        self._session = session
+        self._identity = identity
+        self._base_url = URL(base_url)
+
+    @property
+    def client_identifier(self) -> str:
+        """Return the identifier plex.tv knows this client by."""
+        return self._identity.client_identifier
+
+    @property
+    def link_url(self) -> str:
+        """Return the page where a person enters a link code."""
+        return str(self._base_url / "link")
+
+    def qr_url(self, pin: Pin) -> str:
+        """Return plex.tv's QR image that opens the link page for this PIN."""
+        return str(self._base_url / "api/v2/pins/qr" / pin.code)
+
+    async def create_pin(self) -> Pin:
+        """Ask plex.tv for a new 4-character link code."""
+        return Pin.from_json(
+            await self._request("POST", "api/v2/pins", data={"strong": "false"})
+        )
+
+    async def get_pin(self, pin_id: int) -> Pin:
+        """Read a PIN back; its token is set once the person entered the code."""
+        try:
+            return Pin.from_json(await self._request("GET", f"api/v2/pins/{pin_id}"))
+        except PlexTvResponseError as err:
+            if err.status == 404:
+                raise PlexTvPinExpiredError("The link code expired") from err
+            raise
+
+    async def get_account(self, token: str) -> Account:
+        """Read the account the token belongs to; this also proves the token valid."""
+        return Account.from_json(await self._request("GET", "api/v2/user", token=token))
+
+    async def sign_out(self, token: str) -> None:
+        """Revoke the token at plex.tv."""
+        await self._request("DELETE", "api/v2/users/signout", token=token)
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str | None = None,
+        data: dict[str, str] | None = None,
+    ) -> Any:
+        """Send one request and return its JSON body, or None when it had none."""
+        headers = {"Accept": "application/json", **self._identity.headers}
+        if token is not None:
+            headers["X-Plex-Token"] = token
+        try:
+            async with self._session.request(
+                method,
+                self._base_url / path,
+                headers=headers,
+                data=data,
+                allow_redirects=False,
+                timeout=aiohttp.ClientTimeout(total=self.request_timeout),
+            ) as response:
+                body = await _read_body(response)
+                status = response.status
+                retry_after = response.headers.get("Retry-After")
+        except TimeoutError as err:
+            raise PlexTvConnectionError("plex.tv did not answer in time") from err
+        except aiohttp.ClientError as err:
+            raise PlexTvConnectionError(
+                f"Could not talk to plex.tv ({type(err).__name__})"
+            ) from err
+
+        if 200 <= status < 300:
+            return _decode(body) if body.strip() else None
+        if status == 401 or (status == 422 and b"invalid token" in body.lower()):
+            raise PlexTvAuthenticationError("plex.tv rejected the token")
+        if status == 429:
+            raise PlexTvRateLimitedError(parse_retry_after(retry_after))
+        if status >= 500:
+            raise PlexTvServerError(f"plex.tv failed with HTTP {status}", status)
+        raise PlexTvResponseError(f"plex.tv answered HTTP {status}", status)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Return the seconds a Retry-After header asks to wait, or None if unusable."""
+    if value is None:
+        return None
+    if _DELAY_SECONDS.fullmatch(value):
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max((when - datetime.now(UTC)).total_seconds(), 0.0)
+
+
+async def _read_body(response: aiohttp.ClientResponse) -> bytes:
+    """Read the body, refusing one larger than MAX_BODY_BYTES without reading it all."""
+    if (response.content_length or 0) > MAX_BODY_BYTES:
+        raise PlexTvResponseError("plex.tv sent an oversized body", response.status)
+    body = bytearray()
+    async for chunk in response.content.iter_chunked(64 * 1024):
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise PlexTvResponseError("plex.tv sent an oversized body", response.status)
+    return bytes(body)
+
+
+def _decode(body: bytes) -> Any:
+    """Decode a JSON body, raising a typed error for anything else."""
+    try:
+        return json.loads(body)
+    except ValueError as err:
+        raise PlexTvResponseError("plex.tv did not answer with JSON") from err

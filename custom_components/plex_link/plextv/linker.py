@@ -1,0 +1,103 @@
+"""Waits for a person to enter a link code at plex.tv/link."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+import time
+
+from .client import PlexTvClient
+from .exceptions import (
+    PlexTvConnectionError,
+    PlexTvError,
+    PlexTvPinExpiredError,
+    PlexTvRateLimitedError,
+    PlexTvResponseError,
+    PlexTvServerError,
+)
+from .models import Pin
+
+
+class PinLinker:
+    """One link code and the polling that turns it into a token.
+
+    plex.tv asks for about one poll a second. Failures that may pass (no
+    connection, 5xx, 429, a garbled body) are retried with exponential backoff,
+    honouring Retry-After; anything else ends the wait with its error.
+    """
+
+    poll_interval: float = 1.0
+    max_backoff: float = 30.0
+
+    def __init__(self, client: PlexTvClient, pin: Pin) -> None:
+        """Wait on a PIN that plex.tv just handed out."""
+        self._client = client
+        self.pin = pin
+        self._deadline = time.monotonic() + pin.lifetime
+
+    @classmethod
+    async def create(cls, client: PlexTvClient) -> PinLinker:
+        """Ask plex.tv for a new link code and return a linker for it."""
+        return cls(client, await client.create_pin())
+
+    @property
+    def remaining(self) -> float:
+        """Return the share of the code's lifetime that is left, from 1 to 0."""
+        if self.pin.lifetime <= 0:
+            return 0.0
+        left = (self._deadline - time.monotonic()) / self.pin.lifetime
+        return min(max(left, 0.0), 1.0)
+
+    async def wait_for_token(
+        self, on_progress: Callable[[float], None] | None = None
+    ) -> str:
+        """Poll until the person enters the code, then return the account token.
+
+        Raises PlexTvPinExpiredError when the code runs out, or the last error
+        when plex.tv kept failing until then. Cancelling stops it at once.
+        """
+        failures = 0
+        last_error: PlexTvError = PlexTvPinExpiredError("The link code expired")
+        reported = -1
+        while True:
+            left = self._deadline - time.monotonic()
+            if left <= 0:
+                raise last_error
+            percent = round(self.remaining * 100)
+            if on_progress is not None and percent != reported:
+                reported = percent
+                on_progress(percent / 100)
+            delay = (
+                self._backoff(failures, last_error) if failures else self.poll_interval
+            )
+            await asyncio.sleep(min(delay, left))
+            if self._deadline <= time.monotonic():
+                raise last_error
+            try:
+                polled = await self._client.get_pin(self.pin.id)
+            except PlexTvError as err:
+                if not _is_transient(err):
+                    raise
+                failures += 1
+                last_error = err
+                continue
+            failures = 0
+            last_error = PlexTvPinExpiredError("The link code expired")
+            if polled.auth_token is not None:
+                return polled.auth_token
+
+    def _backoff(self, failures: int, error: PlexTvError) -> float:
+        """Return how long to wait after the given number of failures in a row."""
+        delay = min(self.poll_interval * 2.0 ** (failures - 1), self.max_backoff)
+        if isinstance(error, PlexTvRateLimitedError) and error.retry_after is not None:
+            delay = max(delay, error.retry_after)
+        return delay
+
+
+def _is_transient(error: PlexTvError) -> bool:
+    """Tell whether a failed poll is worth trying again."""
+    if isinstance(error, PlexTvServerError):
+        return True
+    if isinstance(error, PlexTvResponseError):
+        return error.status is None
+    return isinstance(error, PlexTvConnectionError | PlexTvRateLimitedError)

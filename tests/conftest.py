@@ -1,0 +1,84 @@
+"""Fixtures shared by the Plex Link tests."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components import plex_link  # noqa: F401  # the loader must find this package first
+from custom_components.plex_link.const import (
+    CONF_ACCOUNT_ID,
+    CONF_ACCOUNT_UUID,
+    CONF_CLIENT_IDENTIFIER,
+    DOMAIN,
+    PLEX_TV_URL_ENV,
+)
+from custom_components.plex_link.plextv import PinLinker, PlexTvClient
+from homeassistant.const import CONF_TOKEN, CONF_USERNAME
+from homeassistant.core import HomeAssistant
+
+from .standin import PlexTvStandIn
+
+CLIENT_IDENTIFIER = "0f4d1b4e-3c11-5d0e-9a6c-64f1e1f0c0de"
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
+    """Let Home Assistant load the integration from custom_components."""
+
+
+@pytest.fixture(autouse=True)
+def fast_plex_tv(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Poll every 10 ms and time requests out after 2 s, so tests run quickly."""
+    monkeypatch.setattr(PinLinker, "poll_interval", 0.01)
+    monkeypatch.setattr(PinLinker, "max_backoff", 0.05)
+    monkeypatch.setattr(PlexTvClient, "request_timeout", 2.0)
+    yield
+
+
+@pytest.fixture
+async def plex_tv(
+    socket_enabled: None, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[PlexTvStandIn]:
+    """Serve the plex.tv stand-in on loopback and point the integration at it."""
+    standin = PlexTvStandIn()
+    monkeypatch.setenv(PLEX_TV_URL_ENV, await standin.start())
+    yield standin
+    await standin.stop()
+
+
+@pytest.fixture
+def token(plex_tv: PlexTvStandIn) -> str:
+    """Return a valid token of the demo account."""
+    return plex_tv.issue_token()
+
+
+@pytest.fixture
+def mock_config_entry(plex_tv: PlexTvStandIn, token: str) -> MockConfigEntry:
+    """Return a config entry that holds a valid token of the demo account."""
+    account = plex_tv.demo_account
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=account.title,
+        unique_id=account.uuid,
+        data={
+            CONF_TOKEN: token,
+            CONF_CLIENT_IDENTIFIER: CLIENT_IDENTIFIER,
+            CONF_ACCOUNT_ID: account.id,
+            CONF_ACCOUNT_UUID: account.uuid,
+            CONF_USERNAME: account.username,
+        },
+    )
+
+
+@pytest.fixture
+async def init_integration(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry
+) -> MockConfigEntry:
+    """Set up Plex Link with the mock config entry."""
+    mock_config_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    return mock_config_entry

@@ -1,0 +1,514 @@
+"""A local stand-in for plex.tv's account API, served over real HTTP.
+
+It answers like plex.tv as described in shared/plex-tv-api.md, serves a
+`/link` page where a person types a code, counts every request it receives and
+can be told to misbehave (any status, 429 with or without Retry-After, HTML,
+delays, dropped or truncated connections) per endpoint and per request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+import html
+import io
+import secrets
+import string
+import time
+from typing import Any
+
+from aiohttp import web
+import segno
+
+CODE_ALPHABET = string.ascii_uppercase + string.digits
+STRONG_ALPHABET = string.ascii_lowercase + string.digits
+
+ENDPOINTS = (
+    "create_pin",
+    "get_pin",
+    "link_pin",
+    "qr",
+    "user",
+    "resources",
+    "ping",
+    "signout",
+    "link_page",
+    "link_submit",
+)
+
+
+@dataclass(kw_only=True)
+class StandInAccount:
+    """A Plex account known to the stand-in."""
+
+    id: int
+    uuid: str
+    username: str
+    title: str
+    email: str
+    plex_pass: bool = True
+
+    def to_json(self, token: str) -> dict[str, Any]:
+        """Return the account as `/api/v2/user` does, token included like plex.tv."""
+        return {
+            "id": self.id,
+            "uuid": self.uuid,
+            "username": self.username,
+            "title": self.title,
+            "friendlyName": self.title,
+            "email": self.email,
+            "thumb": f"https://plex.tv/users/{self.uuid}/avatar",
+            "locale": None,
+            "country": "US",
+            "home": False,
+            "homeAdmin": False,
+            "guest": False,
+            "restricted": False,
+            "twoFactorEnabled": False,
+            "joinedAt": 1_500_000_000,
+            "authToken": token,
+            "subscription": {
+                "active": self.plex_pass,
+                "status": "Active" if self.plex_pass else "Inactive",
+                "plan": "lifetime" if self.plex_pass else None,
+                "features": ["webhooks"] if self.plex_pass else [],
+                "subscribedAt": "2019-01-01T00:00:00Z" if self.plex_pass else None,
+            },
+            "roles": [],
+            "entitlements": [],
+        }
+
+
+@dataclass(kw_only=True)
+class StandInPin:
+    """A PIN handed out by the stand-in."""
+
+    id: int
+    code: str
+    strong: bool
+    client_identifier: str
+    product: str
+    created_at: datetime
+    expires_at: datetime
+    auth_token: str | None = None
+
+    @property
+    def expired(self) -> bool:
+        """Tell whether the PIN ran out."""
+        return datetime.now(UTC) >= self.expires_at
+
+    def to_json(self, base_url: str) -> dict[str, Any]:
+        """Return the PIN as plex.tv does."""
+        return {
+            "id": self.id,
+            "code": self.code,
+            "product": self.product,
+            "trusted": False,
+            "qr": f"{base_url}/api/v2/pins/qr/{self.code}",
+            "clientIdentifier": self.client_identifier,
+            "location": {
+                "code": "US",
+                "european_union_member": False,
+                "continent_code": "NA",
+                "country": "United States",
+                "city": "Springfield",
+                "time_zone": "America/Chicago",
+                "postal_code": "00000",
+                "in_privacy_restricted_country": False,
+                "in_privacy_restricted_region": False,
+                "subdivisions": "Illinois",
+                "coordinates": "39.8, -89.6",
+            },
+            "expiresIn": max(
+                round((self.expires_at - datetime.now(UTC)).total_seconds()), 0
+            ),
+            "createdAt": _iso(self.created_at),
+            "expiresAt": _iso(self.expires_at),
+            "authToken": self.auth_token,
+            "newRegistration": None if self.auth_token is None else False,
+        }
+
+
+@dataclass(kw_only=True)
+class Fault:
+    """One wrong answer the stand-in gives instead of the right one."""
+
+    status: int = 500
+    body: bytes | str | None = None
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    drop: bool = False
+    truncate: bool = False
+
+    async def respond(self, request: web.Request) -> web.StreamResponse:
+        """Answer the request the way this fault says."""
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.drop:
+            _close(request)
+            return web.Response()
+        body = self.body
+        if body is None:
+            body = _error_body(0, f"Injected HTTP {self.status}", self.status)
+        raw = body.encode() if isinstance(body, str) else body
+        if self.truncate:
+            response = web.StreamResponse(status=self.status, headers=self.headers)
+            response.content_type = self.content_type
+            response.content_length = len(raw) + 1024
+            await response.prepare(request)
+            await response.write(raw[: max(len(raw) // 2, 1)])
+            _close(request)
+            return response
+        return web.Response(
+            status=self.status,
+            body=raw,
+            content_type=self.content_type,
+            headers=self.headers,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordedRequest:
+    """What the stand-in saw of one request."""
+
+    endpoint: str
+    method: str
+    path: str
+    headers: dict[str, str]
+    at: float
+
+
+class PlexTvStandIn:
+    """plex.tv, as far as Plex Link needs it, on a loopback port."""
+
+    def __init__(
+        self, *, pin_lifetime: float = 900, strong_pin_lifetime: float = 1800
+    ) -> None:
+        """Start with one demo account; PINs live as long as plex.tv's do."""
+        self.pin_lifetime = pin_lifetime
+        self.strong_pin_lifetime = strong_pin_lifetime
+        self.accounts: list[StandInAccount] = []
+        self.pins: dict[int, StandInPin] = {}
+        self.tokens: dict[str, StandInAccount] = {}
+        self.requests: list[RecordedRequest] = []
+        self._faults: dict[str, deque[tuple[Fault, int | None]]] = {}
+        self._next_pin_id = 1_000_000
+        self._runner: web.AppRunner | None = None
+        self.base_url = ""
+        self.demo_account = self.add_account(
+            username="demo", title="Demo Person", email="demo@example.invalid"
+        )
+
+    # -- Test controls --------------------------------------------------------
+
+    def add_account(self, *, username: str, title: str, email: str) -> StandInAccount:
+        """Create another account that codes can be linked to."""
+        account = StandInAccount(
+            id=1000 + len(self.accounts),
+            uuid=secrets.token_hex(8),
+            username=username,
+            title=title,
+            email=email,
+        )
+        self.accounts.append(account)
+        return account
+
+    def issue_token(self, account: StandInAccount | None = None) -> str:
+        """Mint a new token for an account, as signing in on a device does."""
+        token = secrets.token_urlsafe(15)
+        self.tokens[token] = account or self.demo_account
+        return token
+
+    def revoke(self, token: str) -> None:
+        """Invalidate a token, as signing out or removing the device does."""
+        self.tokens.pop(token, None)
+
+    def approve(self, code: str, account: StandInAccount | None = None) -> str:
+        """Enter a code for an account, as a person does at plex.tv/link."""
+        pin = self._live_pin(code)
+        if pin is None:
+            raise KeyError(f"No live PIN with code {code}")
+        pin.auth_token = self.issue_token(account)
+        return pin.auth_token
+
+    def expire(self, code: str) -> None:
+        """Make a PIN run out now."""
+        for pin in self.pins.values():
+            if pin.code == code:
+                pin.expires_at = datetime.now(UTC) - timedelta(seconds=1)
+
+    def inject(self, endpoint: str, fault: Fault, *, times: int | None = 1) -> None:
+        """Answer the next `times` requests to endpoint with fault (None: until cleared)."""
+        if endpoint not in ENDPOINTS:
+            raise ValueError(f"Unknown endpoint {endpoint}")
+        self._faults.setdefault(endpoint, deque()).append((fault, times))
+
+    def clear_faults(self) -> None:
+        """Answer every request correctly again."""
+        self._faults.clear()
+
+    def count(self, endpoint: str) -> int:
+        """Return how many requests an endpoint received."""
+        return Counter(request.endpoint for request in self.requests)[endpoint]
+
+    def requests_since(self, moment: float) -> list[RecordedRequest]:
+        """Return the requests received after a time.monotonic() moment."""
+        return [request for request in self.requests if request.at > moment]
+
+    # -- Serving --------------------------------------------------------------
+
+    def make_app(self) -> web.Application:
+        """Return the aiohttp application that plays plex.tv."""
+        app = web.Application(middlewares=[self._record_and_inject])
+        app.router.add_post("/api/v2/pins", self._create_pin, name="create_pin")
+        app.router.add_put("/api/v2/pins/link", self._link_pin, name="link_pin")
+        app.router.add_get("/api/v2/pins/qr/{code}", self._qr, name="qr")
+        app.router.add_get("/api/v2/pins/{id}", self._get_pin, name="get_pin")
+        app.router.add_get("/api/v2/user", self._user, name="user")
+        app.router.add_get("/api/v2/resources", self._resources, name="resources")
+        app.router.add_get("/api/v2/ping", self._ping, name="ping")
+        app.router.add_delete("/api/v2/users/signout", self._signout, name="signout")
+        app.router.add_get("/link{slash:/?}", self._link_page, name="link_page")
+        app.router.add_post("/link", self._link_submit, name="link_submit")
+        return app
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Serve on host:port (0 picks a free port) and return the base URL."""
+        self._runner = web.AppRunner(self.make_app(), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        bound_port = self._runner.addresses[0][1]
+        self.base_url = f"http://{host}:{bound_port}"
+        return self.base_url
+
+    async def stop(self) -> None:
+        """Stop serving and close every connection."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    @web.middleware
+    async def _record_and_inject(
+        self, request: web.Request, handler: Any
+    ) -> web.StreamResponse:
+        """Record the request, then answer with a queued fault or for real."""
+        endpoint = request.match_info.route.name or "unknown"
+        self.requests.append(
+            RecordedRequest(
+                endpoint=endpoint,
+                method=request.method,
+                path=request.path,
+                headers=dict(request.headers),
+                at=time.monotonic(),
+            )
+        )
+        fault = self._take_fault(endpoint)
+        if fault is not None:
+            return await fault.respond(request)
+        if request.path.startswith("/api/") and not _param(
+            request, "X-Plex-Client-Identifier"
+        ):
+            return _error(400, 1000, "X-Plex-Client-Identifier is missing")
+        result: web.StreamResponse = await handler(request)
+        return result
+
+    def _take_fault(self, endpoint: str) -> Fault | None:
+        """Return the fault queued for endpoint's next request, if any."""
+        queue = self._faults.get(endpoint)
+        if not queue:
+            return None
+        fault, times = queue[0]
+        if times is not None:
+            if times <= 1:
+                queue.popleft()
+            else:
+                queue[0] = (fault, times - 1)
+        return fault
+
+    async def _create_pin(self, request: web.Request) -> web.Response:
+        """POST /api/v2/pins: a 4-character code, or a strong one."""
+        form = await request.post()
+        strong = str(form.get("strong") or request.query.get("strong", "false"))
+        is_strong = strong.lower() in ("1", "true")
+        lifetime = self.strong_pin_lifetime if is_strong else self.pin_lifetime
+        now = datetime.now(UTC)
+        self._next_pin_id += 1
+        pin = StandInPin(
+            id=self._next_pin_id,
+            code=self._new_code(is_strong),
+            strong=is_strong,
+            client_identifier=_param(request, "X-Plex-Client-Identifier"),
+            product=_param(request, "X-Plex-Product") or "Unknown",
+            created_at=now,
+            expires_at=now + timedelta(seconds=lifetime),
+        )
+        self.pins[pin.id] = pin
+        return web.json_response(pin.to_json(self.base_url), status=201)
+
+    async def _get_pin(self, request: web.Request) -> web.Response:
+        """GET /api/v2/pins/{id}: the token once the code was entered."""
+        try:
+            pin_id = int(request.match_info["id"])
+        except ValueError:
+            return _error(400, 1000, "PIN id must be an integer")
+        pin = self.pins.get(pin_id)
+        if pin is None or pin.expired:
+            return _error(404, 1020, "Code not found or expired")
+        return web.json_response(pin.to_json(self.base_url))
+
+    async def _link_pin(self, request: web.Request) -> web.Response:
+        """PUT /api/v2/pins/link: claim a 4-character code as a signed-in account."""
+        account = self._account(request)
+        if account is None:
+            return _error(401, 1001, "User could not be authenticated")
+        form = await request.post()
+        pin = self._live_pin(str(form.get("code", "")))
+        if pin is None or pin.strong:
+            return _error(404, 1020, "Code not found or expired")
+        pin.auth_token = self.issue_token(account)
+        return web.Response(status=204)
+
+    async def _qr(self, request: web.Request) -> web.Response:
+        """GET /api/v2/pins/qr/{code}: a QR image that opens the link page."""
+        code = request.match_info["code"]
+        buffer = io.BytesIO()
+        segno.make(f"{self.base_url}/link/?pin={code}", error="m").save(
+            buffer, kind="png", scale=8, border=2
+        )
+        return web.Response(body=buffer.getvalue(), content_type="image/png")
+
+    async def _user(self, request: web.Request) -> web.Response:
+        """GET /api/v2/user: the account the token belongs to."""
+        token = _param(request, "X-Plex-Token")
+        account = self.tokens.get(token)
+        if account is None:
+            return _error(401, 1001, "User could not be authenticated")
+        return web.json_response(account.to_json(token))
+
+    async def _resources(self, request: web.Request) -> web.Response:
+        """GET /api/v2/resources: the servers the account can reach."""
+        account = self._account(request)
+        if account is None:
+            return _error(401, 1001, "User could not be authenticated")
+        return web.json_response([])
+
+    async def _ping(self, request: web.Request) -> web.Response:
+        """GET /api/v2/ping: keep a token alive."""
+        if self._account(request) is None:
+            return _error(401, 1001, "User could not be authenticated")
+        return web.json_response({"pong": True})
+
+    async def _signout(self, request: web.Request) -> web.Response:
+        """DELETE /api/v2/users/signout: revoke the token."""
+        token = _param(request, "X-Plex-Token")
+        if token not in self.tokens:
+            return _error(401, 1001, "User could not be authenticated")
+        self.revoke(token)
+        return web.Response(status=204)
+
+    async def _link_page(self, request: web.Request) -> web.Response:
+        """GET /link: the page where a person types the code."""
+        return _page(self._link_form(request.query.get("pin", "")))
+
+    async def _link_submit(self, request: web.Request) -> web.Response:
+        """POST /link: approve the typed code for the demo account."""
+        form = await request.post()
+        code = str(form.get("code", "")).strip().upper()
+        pin = self._live_pin(code)
+        if pin is None or pin.strong:
+            return _page(
+                '<p class="error">That code is not valid or has expired.</p>'
+                + self._link_form(code),
+                status=404,
+            )
+        self.approve(code)
+        return _page(
+            f'<h2 id="linked">Linked</h2><p>{html.escape(pin.product)} is now linked '
+            f"to {html.escape(self.demo_account.title)}. You can close this page.</p>"
+        )
+
+    def _link_form(self, code: str) -> str:
+        """Return the code form of the link page."""
+        return (
+            "<h1>Link a device</h1>"
+            f"<p>Signed in as <b>{html.escape(self.demo_account.title)}</b> "
+            "(plex.tv stand-in).</p>"
+            '<form method="post" action="/link">'
+            '<label for="code">Enter the code shown on your device</label>'
+            f'<input id="code" name="code" maxlength="4" autocomplete="off" '
+            f'value="{html.escape(code)}" autofocus>'
+            '<button id="submit" type="submit">Link</button></form>'
+        )
+
+    def _new_code(self, strong: bool) -> str:
+        """Return a code that no live PIN uses."""
+        alphabet, length = (STRONG_ALPHABET, 25) if strong else (CODE_ALPHABET, 4)
+        while True:
+            code = "".join(secrets.choice(alphabet) for _ in range(length))
+            if self._live_pin(code) is None:
+                return code
+
+    def _live_pin(self, code: str) -> StandInPin | None:
+        """Return the unexpired PIN with this code."""
+        for pin in self.pins.values():
+            if pin.code == code and not pin.expired:
+                return pin
+        return None
+
+    def _account(self, request: web.Request) -> StandInAccount | None:
+        """Return the account of the request's token."""
+        return self.tokens.get(_param(request, "X-Plex-Token"))
+
+
+def _param(request: web.Request, name: str) -> str:
+    """Read an X-Plex-* value from the headers or, as plex.tv allows, the query."""
+    return request.headers.get(name) or request.query.get(name, "")
+
+
+def _error_body(code: int, message: str, status: int) -> str:
+    """Return plex.tv's error body."""
+    return f'{{"errors":[{{"code":{code},"message":"{message}","status":{status}}}]}}'
+
+
+def _error(status: int, code: int, message: str) -> web.Response:
+    """Return plex.tv's error answer."""
+    return web.Response(
+        status=status,
+        text=_error_body(code, message, status),
+        content_type="application/json",
+    )
+
+
+def _close(request: web.Request) -> None:
+    """Drop the connection under a request."""
+    if request.transport is not None:
+        request.transport.close()
+
+
+def _iso(moment: datetime) -> str:
+    """Format a moment the way plex.tv does."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _page(body: str, status: int = 200) -> web.Response:
+    """Wrap a body in the link page's HTML."""
+    return web.Response(
+        status=status,
+        content_type="text/html",
+        text=(
+            "<!doctype html><html><head><meta charset='utf-8'>"
+            "<meta name='viewport' content='width=device-width,initial-scale=1'>"
+            "<title>Link a device - plex.tv stand-in</title><style>"
+            "body{font-family:sans-serif;background:#1f1f1f;color:#eee;"
+            "max-width:28rem;margin:3rem auto;padding:0 1rem}"
+            "input{font-size:2rem;letter-spacing:.4rem;width:8rem;text-transform:uppercase;"
+            "display:block;margin:1rem 0;padding:.3rem}"
+            "button{background:#e5a00d;border:0;padding:.6rem 1.4rem;font-size:1rem}"
+            ".error{color:#ff8a80}</style></head><body>"
+            f"{body}</body></html>"
+        ),
+    )

@@ -1,0 +1,482 @@
+"""Tests of the link flow, against the plex.tv stand-in over loopback HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+from unittest.mock import patch
+
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.plex_link.config_flow import PlexLinkConfigFlow
+from custom_components.plex_link.const import (
+    CONF_ACCOUNT_ID,
+    CONF_ACCOUNT_UUID,
+    CONF_CLIENT_IDENTIFIER,
+    DOMAIN,
+)
+from homeassistant.config_entries import SOURCE_USER, ConfigEntryState, ConfigFlowResult
+from homeassistant.const import CONF_TOKEN, CONF_USERNAME
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+
+from .standin import Fault, PlexTvStandIn, StandInAccount
+
+pytestmark = pytest.mark.usefixtures("plex_tv")
+
+HTML = Fault(
+    status=200, body="<html>Sign in to the Wi-Fi</html>", content_type="text/html"
+)
+FAULTS_AND_ERRORS = [
+    pytest.param(Fault(status=500), "plex_tv_unavailable", id="500"),
+    pytest.param(Fault(status=503), "plex_tv_unavailable", id="503"),
+    pytest.param(Fault(status=429), "rate_limited", id="429"),
+    pytest.param(
+        Fault(status=429, headers={"Retry-After": "30"}),
+        "rate_limited",
+        id="429-retry-after",
+    ),
+    pytest.param(Fault(status=400), "invalid_response", id="400"),
+    pytest.param(HTML, "invalid_response", id="html"),
+    pytest.param(
+        Fault(status=201, body='{"id": 1, "code": null}'),
+        "invalid_response",
+        id="null-code",
+    ),
+    pytest.param(
+        Fault(status=201, body='{"id": 1,'), "invalid_response", id="truncated-json"
+    ),
+    pytest.param(Fault(drop=True), "cannot_connect", id="dropped"),
+    pytest.param(
+        Fault(status=201, body='{"id": 1, "code": "ABCD"}', truncate=True),
+        "cannot_connect",
+        id="reset-mid-body",
+    ),
+    pytest.param(Fault(delay=3), "cannot_connect", id="timeout"),
+    pytest.param(
+        Fault(status=302, headers={"Location": "http://127.0.0.2/"}),
+        "invalid_response",
+        id="redirect",
+    ),
+]
+
+
+async def start_link(hass: HomeAssistant) -> ConfigFlowResult:
+    """Add Plex Link and return the progress step showing the code."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    assert result["type"] is FlowResultType.SHOW_PROGRESS
+    assert result["step_id"] == "link"
+    return result
+
+
+async def enter_code(
+    hass: HomeAssistant,
+    plex_tv: PlexTvStandIn,
+    result: ConfigFlowResult,
+    account: StandInAccount | None = None,
+) -> ConfigFlowResult:
+    """Enter the shown code at the stand-in and let the flow finish."""
+    plex_tv.approve(result["description_placeholders"]["code"], account)
+    return await finish_waiting(hass, result)
+
+
+async def finish_waiting(
+    hass: HomeAssistant, result: ConfigFlowResult
+) -> ConfigFlowResult:
+    """Let the background task end, check the flow said so, and move on."""
+    await hass.async_block_till_done()
+    assert hass.config_entries.flow.async_get(result["flow_id"])["step_id"] == "finish"
+    return await hass.config_entries.flow.async_configure(result["flow_id"])
+
+
+async def test_link_creates_entry(hass: HomeAssistant, plex_tv: PlexTvStandIn) -> None:
+    """The code, the link page and the QR are shown; entering the code creates the entry."""
+    result = await start_link(hass)
+    placeholders = result["description_placeholders"]
+    assert len(placeholders["code"]) == 4
+    assert placeholders["url"] == f"{plex_tv.base_url}/link"
+    assert (
+        placeholders["qr_url"]
+        == f"{plex_tv.base_url}/api/v2/pins/qr/{placeholders['code']}"
+    )
+    assert placeholders["minutes"] == "15"
+
+    result = await enter_code(hass, plex_tv, result)
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "Demo Person"
+    entry = result["result"]
+    assert entry.unique_id == plex_tv.demo_account.uuid
+    token = entry.data[CONF_TOKEN]
+    assert plex_tv.tokens[token] is plex_tv.demo_account
+    assert entry.data == {
+        CONF_TOKEN: token,
+        CONF_CLIENT_IDENTIFIER: entry.data[CONF_CLIENT_IDENTIFIER],
+        CONF_ACCOUNT_ID: plex_tv.demo_account.id,
+        CONF_ACCOUNT_UUID: plex_tv.demo_account.uuid,
+        CONF_USERNAME: "demo",
+    }
+    assert plex_tv.count("create_pin") == 1
+
+
+async def test_requests_name_home_assistant(
+    hass: HomeAssistant, plex_tv: PlexTvStandIn
+) -> None:
+    """Every request carries the identity headers; the client id stays the same."""
+    hass.config.location_name = "Holiday Home"
+    entry = (await enter_code(hass, plex_tv, await start_link(hass)))["result"]
+    await hass.config_entries.async_remove(entry.entry_id)
+    await enter_code(hass, plex_tv, await start_link(hass))
+
+    client_ids = {r.headers["X-Plex-Client-Identifier"] for r in plex_tv.requests}
+    assert client_ids == {entry.data[CONF_CLIENT_IDENTIFIER]}
+    for request in plex_tv.requests:
+        assert request.headers["Accept"] == "application/json"
+        assert request.headers["X-Plex-Product"] == "Plex Link for Home Assistant"
+        assert request.headers["X-Plex-Device-Name"] == "Holiday Home"
+        assert request.headers["X-Plex-Platform"] == "Home Assistant"
+        assert request.headers["X-Plex-Version"] == "0.1.0"
+    pin_requests = [
+        r for r in plex_tv.requests if r.endpoint in ("create_pin", "get_pin")
+    ]
+    assert all("X-Plex-Token" not in r.headers for r in pin_requests)
+
+
+@pytest.mark.parametrize(("fault", "error"), FAULTS_AND_ERRORS)
+async def test_code_request_errors_recover(
+    hass: HomeAssistant, plex_tv: PlexTvStandIn, fault: Fault, error: str
+) -> None:
+    """plex.tv failing to hand out a code shows an error; Submit tries again."""
+    plex_tv.inject("create_pin", fault)
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "user"
+    assert result["errors"] == {"base": error}
+
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.SHOW_PROGRESS
+    result = await enter_code(hass, plex_tv, result)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        Fault(status=500),
+        Fault(status=502),
+        Fault(status=429),
+        Fault(status=429, headers={"Retry-After": "0"}),
+        HTML,
+        Fault(drop=True),
+        Fault(status=200, body='{"id": 1,', truncate=True),
+    ],
+    ids=["500", "502", "429", "429-retry-after", "html", "dropped", "reset"],
+)
+async def test_polling_survives_passing_faults(
+    hass: HomeAssistant, plex_tv: PlexTvStandIn, fault: Fault
+) -> None:
+    """Failures that may pass are retried while the code is shown."""
+    plex_tv.inject("get_pin", fault, times=3)
+    result = await start_link(hass)
+    result = await enter_code(hass, plex_tv, result)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert plex_tv.count("get_pin") >= 4
+
+
+async def test_polling_stops_on_lasting_error_and_recovers(
+    hass: HomeAssistant, plex_tv: PlexTvStandIn
+) -> None:
+    """An answer that will not pass (400) ends the wait; a new code then works."""
+    plex_tv.inject("get_pin", Fault(status=400), times=None)
+    result = await start_link(hass)
+    result = await finish_waiting(hass, result)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "new_code"
+    assert result["errors"] == {"base": "invalid_response"}
+
+    plex_tv.clear_faults()
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    result = await enter_code(hass, plex_tv, result)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_expired_code_offers_a_new_one(
+    hass: HomeAssistant, plex_tv: PlexTvStandIn
+) -> None:
+    """An expired code leads to a step that gets a new code in one click."""
+    result = await start_link(hass)
+    first_code = result["description_placeholders"]["code"]
+    plex_tv.expire(first_code)
+
+    result = await finish_waiting(hass, result)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "new_code"
+    assert result["errors"] == {"base": "code_expired"}
+
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.SHOW_PROGRESS
+    assert result["description_placeholders"]["code"] != first_code
+    result = await enter_code(hass, plex_tv, result)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_code_lifetime_runs_out(
+    hass: HomeAssistant, plex_tv: PlexTvStandIn
+) -> None:
+    """The code's own lifetime ends the wait even when plex.tv keeps answering."""
+    plex_tv.pin_lifetime = 1.4
+    result = await start_link(hass)
+    assert result["description_placeholders"]["minutes"] == "1"
+    result = await finish_waiting(hass, result)
+    assert result["errors"] == {"base": "code_expired"}
+
+
+async def test_new_code_request_fails_then_recovers(
+    hass: HomeAssistant, plex_tv: PlexTvStandIn
+) -> None:
+    """Getting a new code can fail too; the same step shows why and tries again."""
+    result = await start_link(hass)
+    plex_tv.expire(result["description_placeholders"]["code"])
+    result = await finish_waiting(hass, result)
+
+    plex_tv.inject("create_pin", Fault(status=503))
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["step_id"] == "new_code"
+    assert result["errors"] == {"base": "plex_tv_unavailable"}
+
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    result = await enter_code(hass, plex_tv, result)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+@pytest.mark.parametrize(("fault", "error"), FAULTS_AND_ERRORS)
+async def test_account_errors_recover(
+    hass: HomeAssistant, plex_tv: PlexTvStandIn, fault: Fault, error: str
+) -> None:
+    """Reading the account after the code was entered can fail; Submit retries with the same token.
+
+    The fault is queued twice because aiohttp retries a GET once on a dropped
+    keep-alive connection.
+    """
+    plex_tv.inject("user", fault, times=2)
+    result = await enter_code(hass, plex_tv, await start_link(hass))
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "finish"
+    assert result["errors"] == {"base": error}
+
+    plex_tv.clear_faults()
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert plex_tv.count("create_pin") == 1
+
+
+async def test_rejected_new_token_offers_new_code(
+    hass: HomeAssistant, plex_tv: PlexTvStandIn
+) -> None:
+    """A token plex.tv rejects right away leads to a new code, not a dead end."""
+    plex_tv.inject("user", Fault(status=401))
+    result = await enter_code(hass, plex_tv, await start_link(hass))
+    assert result["step_id"] == "new_code"
+    assert result["errors"] == {"base": "token_rejected"}
+
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    result = await enter_code(hass, plex_tv, result)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_unexpected_error_is_logged_and_shown(
+    hass: HomeAssistant, plex_tv: PlexTvStandIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A bug shows "unknown", logs the traceback, and Submit still recovers."""
+    with patch(
+        "custom_components.plex_link.plextv.PlexTvClient.create_pin",
+        side_effect=RuntimeError("boom"),
+    ):
+        result = await hass.config_entries.flow.async_init(
+            DOMAIN, context={"source": SOURCE_USER}
+        )
+    assert result["errors"] == {"base": "unknown"}
+    assert "Unexpected error while linking a Plex account" in caplog.text
+    assert "RuntimeError: boom" in caplog.text
+
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    result = await enter_code(hass, plex_tv, result)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_closing_the_dialog_stops_polling(
+    hass: HomeAssistant, plex_tv: PlexTvStandIn
+) -> None:
+    """Once the person closes the dialog, plex.tv receives no further request."""
+    result = await start_link(hass)
+    await asyncio.sleep(0.1)
+    assert plex_tv.count("get_pin") > 0
+    flow = hass.config_entries.flow._progress[result["flow_id"]]
+    task = flow.async_get_progress_task()
+
+    hass.config_entries.flow.async_abort(result["flow_id"])
+    closed = time.monotonic()
+    await asyncio.sleep(0.3)
+    await hass.async_block_till_done()
+
+    assert task.cancelled()
+    assert plex_tv.requests_since(closed) == []
+
+
+async def test_reopened_dialog_shows_the_same_code(
+    hass: HomeAssistant, plex_tv: PlexTvStandIn
+) -> None:
+    """Re-entering the progress step keeps the code and the task: no second PIN."""
+    result = await start_link(hass)
+    flow = hass.config_entries.flow._progress[result["flow_id"]]
+    task = flow.async_get_progress_task()
+
+    again = await hass.config_entries.flow.async_configure(result["flow_id"])
+
+    assert again["type"] is FlowResultType.SHOW_PROGRESS
+    assert again["description_placeholders"] == result["description_placeholders"]
+    assert flow.async_get_progress_task() is task
+    assert plex_tv.count("create_pin") == 1
+    result = await enter_code(hass, plex_tv, again)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_progress_reports_remaining_lifetime(
+    hass: HomeAssistant, plex_tv: PlexTvStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where Home Assistant offers a progress bar, it shows the code's remaining life."""
+    reported: list[float] = []
+
+    def record(self: PlexLinkConfigFlow, progress: float) -> None:
+        reported.append(progress)
+
+    monkeypatch.setattr(
+        PlexLinkConfigFlow, "async_update_progress", record, raising=False
+    )
+    plex_tv.pin_lifetime = 1.4
+    await finish_waiting(hass, await start_link(hass))
+
+    assert reported[0] == 1.0
+    assert reported == sorted(reported, reverse=True)
+    assert len(reported) == len(set(reported)) > 5
+    assert all(0 <= value <= 1 for value in reported)
+
+
+async def test_account_already_linked(
+    hass: HomeAssistant, plex_tv: PlexTvStandIn, mock_config_entry: MockConfigEntry
+) -> None:
+    """Linking an account that already has an entry aborts."""
+    mock_config_entry.add_to_hass(hass)
+    result = await enter_code(hass, plex_tv, await start_link(hass))
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert len(hass.config_entries.async_entries(DOMAIN)) == 1
+
+
+async def test_two_accounts_get_two_entries(
+    hass: HomeAssistant, plex_tv: PlexTvStandIn
+) -> None:
+    """Two Plex accounts can be linked side by side."""
+    other = plex_tv.add_account(
+        username="sam", title="Sam", email="sam@example.invalid"
+    )
+    first = await enter_code(hass, plex_tv, await start_link(hass))
+    second = await enter_code(hass, plex_tv, await start_link(hass), other)
+    assert first["title"] == "Demo Person"
+    assert second["title"] == "Sam"
+    assert second["result"].unique_id == other.uuid
+
+
+async def test_title_falls_back_to_username(
+    hass: HomeAssistant, plex_tv: PlexTvStandIn
+) -> None:
+    """An account without a title is named by its username."""
+    plex_tv.demo_account.title = ""
+    result = await enter_code(hass, plex_tv, await start_link(hass))
+    assert result["title"] == "demo"
+
+
+async def _relink(
+    hass: HomeAssistant,
+    plex_tv: PlexTvStandIn,
+    result: ConfigFlowResult,
+    account: StandInAccount | None = None,
+) -> ConfigFlowResult:
+    """Go from the first step of a reauth or reconfigure flow to its end."""
+    if result["type"] is FlowResultType.FORM:
+        result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.SHOW_PROGRESS
+    return await enter_code(hass, plex_tv, result, account)
+
+
+@pytest.mark.parametrize("source", ["reauth", "reconfigure"])
+async def test_link_again_replaces_token(
+    hass: HomeAssistant,
+    plex_tv: PlexTvStandIn,
+    init_integration: MockConfigEntry,
+    token: str,
+    source: str,
+) -> None:
+    """Reauth and reconfigure link the same account again and store the new token."""
+    entry = init_integration
+    if source == "reauth":
+        plex_tv.revoke(token)
+        result = await entry.start_reauth_flow(hass)
+        assert result["step_id"] == "reauth_confirm"
+        assert result["description_placeholders"] == {"name": "Demo Person"}
+    else:
+        result = await entry.start_reconfigure_flow(hass)
+
+    result = await _relink(hass, plex_tv, result)
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == f"{source}_successful"
+    assert entry.data[CONF_TOKEN] != token
+    assert plex_tv.tokens[entry.data[CONF_TOKEN]] is plex_tv.demo_account
+    assert entry.data[CONF_ACCOUNT_UUID] == plex_tv.demo_account.uuid
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.runtime_data.account.uuid == plex_tv.demo_account.uuid
+
+
+@pytest.mark.parametrize("source", ["reauth", "reconfigure"])
+async def test_link_again_with_wrong_account(
+    hass: HomeAssistant,
+    plex_tv: PlexTvStandIn,
+    init_integration: MockConfigEntry,
+    token: str,
+    source: str,
+) -> None:
+    """A code entered in another account aborts and keeps the stored token."""
+    entry = init_integration
+    other = plex_tv.add_account(
+        username="sam", title="Sam", email="sam@example.invalid"
+    )
+    start: Any = (
+        entry.start_reauth_flow if source == "reauth" else entry.start_reconfigure_flow
+    )
+    result = await _relink(hass, plex_tv, await start(hass), other)
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "wrong_account"
+    assert entry.data[CONF_TOKEN] == token
+
+
+async def test_reauth_code_request_error_recovers(
+    hass: HomeAssistant, plex_tv: PlexTvStandIn, init_integration: MockConfigEntry
+) -> None:
+    """A failing code request in reauth shows the error on the confirm step."""
+    result = await init_integration.start_reauth_flow(hass)
+    plex_tv.inject("create_pin", Fault(drop=True))
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["step_id"] == "reauth_confirm"
+    assert result["errors"] == {"base": "cannot_connect"}
+
+    result = await _relink(hass, plex_tv, result)
+    assert result["reason"] == "reauth_successful"
