@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
+from homeassistant.const import CONF_TOKEN, CONF_USERNAME
+from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components import plex_link  # noqa: F401  # the loader must find this package first
 from custom_components.plex_link.const import (
     CONF_ACCOUNT_ID,
     CONF_ACCOUNT_UUID,
@@ -16,8 +17,6 @@ from custom_components.plex_link.const import (
     PLEX_TV_URL_ENV,
 )
 from custom_components.plex_link.plextv import PinLinker, PlexTvClient
-from homeassistant.const import CONF_TOKEN, CONF_USERNAME
-from homeassistant.core import HomeAssistant
 
 from .standin import PlexTvStandIn
 
@@ -30,12 +29,11 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
 
 
 @pytest.fixture(autouse=True)
-def fast_plex_tv(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def fast_plex_tv(monkeypatch: pytest.MonkeyPatch) -> None:
     """Poll every 10 ms and time requests out after 2 s, so tests run quickly."""
     monkeypatch.setattr(PinLinker, "poll_interval", 0.01)
     monkeypatch.setattr(PinLinker, "max_backoff", 0.05)
     monkeypatch.setattr(PlexTvClient, "request_timeout", 2.0)
-    yield
 
 
 @pytest.fixture

@@ -7,6 +7,10 @@ import time
 from typing import Any
 from unittest.mock import patch
 
+from homeassistant.config_entries import SOURCE_USER, ConfigEntryState, ConfigFlowResult
+from homeassistant.const import CONF_TOKEN, CONF_USERNAME
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -17,10 +21,6 @@ from custom_components.plex_link.const import (
     CONF_CLIENT_IDENTIFIER,
     DOMAIN,
 )
-from homeassistant.config_entries import SOURCE_USER, ConfigEntryState, ConfigFlowResult
-from homeassistant.const import CONF_TOKEN, CONF_USERNAME
-from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
 
 from .standin import Fault, PlexTvStandIn, StandInAccount
 

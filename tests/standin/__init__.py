@@ -142,6 +142,7 @@ class Fault:
     delay: float = 0.0
     drop: bool = False
     truncate: bool = False
+    chunked: bool = False
 
     async def respond(self, request: web.Request) -> web.StreamResponse:
         """Answer the request the way this fault says."""
@@ -154,13 +155,21 @@ class Fault:
         if body is None:
             body = _error_body(0, f"Injected HTTP {self.status}", self.status)
         raw = body.encode() if isinstance(body, str) else body
-        if self.truncate:
+        if self.truncate or self.chunked:
             response = web.StreamResponse(status=self.status, headers=self.headers)
             response.content_type = self.content_type
-            response.content_length = len(raw) + 1024
+            if self.truncate:
+                response.content_length = len(raw) + 1024
+                raw = raw[: max(len(raw) // 2, 1)]
+            else:
+                response.enable_chunked_encoding()
             await response.prepare(request)
-            await response.write(raw[: max(len(raw) // 2, 1)])
-            _close(request)
+            for start in range(0, len(raw), 256 * 1024):
+                await response.write(raw[start : start + 256 * 1024])
+            if self.truncate:
+                _close(request)
+            else:
+                await response.write_eof()
             return response
         return web.Response(
             status=self.status,

@@ -57,22 +57,17 @@ class PinLinker:
         when plex.tv kept failing until then. Cancelling stops it at once.
         """
         failures = 0
-        last_error: PlexTvError = PlexTvPinExpiredError("The link code expired")
+        last_error: PlexTvError | None = None
         reported = -1
         while True:
-            left = self._deadline - time.monotonic()
-            if left <= 0:
-                raise last_error
             percent = round(self.remaining * 100)
             if on_progress is not None and percent != reported:
                 reported = percent
                 on_progress(percent / 100)
-            delay = (
-                self._backoff(failures, last_error) if failures else self.poll_interval
-            )
-            await asyncio.sleep(min(delay, left))
+            delay = self._delay(failures, last_error)
+            await asyncio.sleep(min(delay, self._deadline - time.monotonic()))
             if self._deadline <= time.monotonic():
-                raise last_error
+                raise last_error or PlexTvPinExpiredError("The link code expired")
             try:
                 polled = await self._client.get_pin(self.pin.id)
             except PlexTvError as err:
@@ -81,13 +76,14 @@ class PinLinker:
                 failures += 1
                 last_error = err
                 continue
-            failures = 0
-            last_error = PlexTvPinExpiredError("The link code expired")
+            failures, last_error = 0, None
             if polled.auth_token is not None:
                 return polled.auth_token
 
-    def _backoff(self, failures: int, error: PlexTvError) -> float:
-        """Return how long to wait after the given number of failures in a row."""
+    def _delay(self, failures: int, error: PlexTvError | None) -> float:
+        """Return the wait before the next poll, after failures in a row."""
+        if not failures:
+            return self.poll_interval
         delay = min(self.poll_interval * 2.0 ** (failures - 1), self.max_backoff)
         if isinstance(error, PlexTvRateLimitedError) and error.retry_after is not None:
             delay = max(delay, error.retry_after)
