@@ -202,6 +202,7 @@ class PlexTvStandIn:
         self.accounts: list[StandInAccount] = []
         self.pins: dict[int, StandInPin] = {}
         self.tokens: dict[str, StandInAccount] = {}
+        self.issued_tokens: list[str] = []
         self.requests: list[RecordedRequest] = []
         self._faults: dict[str, deque[tuple[Fault, int | None]]] = {}
         self._next_pin_id = 1_000_000
@@ -229,6 +230,7 @@ class PlexTvStandIn:
         """Mint a new token for an account, as signing in on a device does."""
         token = secrets.token_urlsafe(15)
         self.tokens[token] = account or self.demo_account
+        self.issued_tokens.append(token)
         return token
 
     def revoke(self, token: str) -> None:

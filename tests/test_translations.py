@@ -1,0 +1,123 @@
+"""Every translation key the code uses exists, with the placeholders it needs."""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+import re
+import string
+
+import pytest
+
+INTEGRATION = Path(__file__).parent.parent / "custom_components" / "plex_link"
+STRINGS = json.loads((INTEGRATION / "translations" / "en.json").read_text("utf-8"))
+# Aborts that Home Assistant's ConfigFlow helpers raise on the flow's behalf.
+IMPLICIT_ABORTS = {
+    "already_configured",
+    "already_in_progress",
+    "reauth_successful",
+    "reconfigure_successful",
+}
+
+
+def _calls(module: str) -> list[ast.Call]:
+    """Return every call in a module of the integration."""
+    tree = ast.parse((INTEGRATION / module).read_text("utf-8"))
+    return [node for node in ast.walk(tree) if isinstance(node, ast.Call)]
+
+
+def _keyword_strings(module: str, keyword: str) -> set[str]:
+    """Return the string literals passed as a keyword argument anywhere in module."""
+    return {
+        kw.value.value
+        for call in _calls(module)
+        for kw in call.keywords
+        if kw.arg == keyword
+        and isinstance(kw.value, ast.Constant)
+        and isinstance(kw.value.value, str)
+    }
+
+
+def _error_keys() -> set[str]:
+    """Return the error keys _error_key can return."""
+    tree = ast.parse((INTEGRATION / "config_flow.py").read_text("utf-8"))
+    function = next(
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef) and node.name == "_error_key"
+    )
+    return {
+        node.value.value
+        for node in ast.walk(function)
+        if isinstance(node, ast.Return) and isinstance(node.value, ast.Constant)
+    }
+
+
+def _placeholders(text: str) -> set[str]:
+    """Return the {placeholders} of a translation string."""
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def _strings(tree: object) -> list[str]:
+    """Return every string in a nested translation tree."""
+    if isinstance(tree, dict):
+        return [text for value in tree.values() for text in _strings(value)]
+    return [tree] if isinstance(tree, str) else []
+
+
+def test_steps_shown_have_text() -> None:
+    """Every step id the flow shows, or moves to, has a title."""
+    steps = _keyword_strings("config_flow.py", "step_id") | _keyword_strings(
+        "config_flow.py", "next_step_id"
+    )
+    assert steps
+    for step in steps:
+        assert STRINGS["config"]["step"][step]["title"], step
+
+
+def test_progress_actions_have_text() -> None:
+    """Every progress action has its text."""
+    actions = _keyword_strings("config_flow.py", "progress_action")
+    assert actions == {"link"}
+    assert set(STRINGS["config"]["progress"]) == actions
+
+
+def test_errors_and_aborts_exist() -> None:
+    """Every error and abort key the flow can produce is translated, and no other."""
+    assert set(STRINGS["config"]["error"]) == _error_keys()
+    aborts = _keyword_strings("config_flow.py", "reason") | IMPLICIT_ABORTS
+    assert set(STRINGS["config"]["abort"]) == aborts
+
+
+def test_exception_keys_exist() -> None:
+    """Every translated exception raised at setup has a message."""
+    keys = _keyword_strings("__init__.py", "translation_key")
+    assert keys
+    assert keys == set(STRINGS["exceptions"])
+    for key in keys:
+        assert STRINGS["exceptions"][key]["message"]
+
+
+def test_placeholders_are_supplied() -> None:
+    """A placeholder in a text is one the code passes for that step."""
+    supplied: dict[str, set[str]] = {}
+    for call in _calls("config_flow.py"):
+        kwargs = {kw.arg: kw.value for kw in call.keywords}
+        step = kwargs.get("step_id") or kwargs.get("progress_action")
+        placeholders = kwargs.get("description_placeholders")
+        if isinstance(step, ast.Constant) and isinstance(placeholders, ast.Dict):
+            supplied.setdefault(step.value, set()).update(
+                key.value for key in placeholders.keys if isinstance(key, ast.Constant)
+            )
+    assert supplied["link"] == {"code", "url", "qr_url", "minutes"}
+    assert _placeholders(STRINGS["config"]["progress"]["link"]) == supplied["link"]
+    for step, texts in STRINGS["config"]["step"].items():
+        for text in texts.values():
+            assert _placeholders(text) <= supplied.get(step, set()), step
+
+
+@pytest.mark.parametrize("text", _strings(STRINGS))
+def test_text_has_no_urls_or_references(text: str) -> None:
+    """URLs come through placeholders; custom integrations cannot use [%key:...%]."""
+    assert not re.search(r"https?://|www\.|\[%key:", text)
