@@ -320,8 +320,10 @@ class PlexTvStandIn:
         fault = self._take_fault(endpoint)
         if fault is not None:
             return await fault.respond(request)
-        if request.path.startswith("/api/") and not _param(
-            request, "X-Plex-Client-Identifier"
+        if (
+            request.path.startswith("/api/")
+            and endpoint != "qr"
+            and not _param(request, "X-Plex-Client-Identifier")
         ):
             return _error(400, 1000, "X-Plex-Client-Identifier is missing")
         result: web.StreamResponse = await handler(request)
