@@ -12,8 +12,11 @@ import asyncio
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+import hashlib
 import html
 import io
+import json
+from pathlib import Path
 import secrets
 import string
 import time
@@ -194,9 +197,16 @@ class PlexTvStandIn:
     """plex.tv, as far as Plex Link needs it, on a loopback port."""
 
     def __init__(
-        self, *, pin_lifetime: float = 900, strong_pin_lifetime: float = 1800
+        self,
+        *,
+        pin_lifetime: float = 900,
+        strong_pin_lifetime: float = 1800,
+        state_file: Path | None = None,
     ) -> None:
-        """Start with one demo account; PINs live as long as plex.tv's do."""
+        """Start with one demo account; PINs live as long as plex.tv's do.
+
+        With a state file, issued tokens survive a restart, as they do at plex.tv.
+        """
         self.pin_lifetime = pin_lifetime
         self.strong_pin_lifetime = strong_pin_lifetime
         self.accounts: list[StandInAccount] = []
@@ -211,6 +221,15 @@ class PlexTvStandIn:
         self.demo_account = self.add_account(
             username="demo", title="Demo Person", email="demo@example.invalid"
         )
+        self._state_file = state_file
+        if state_file is not None and state_file.exists():
+            usernames = json.loads(state_file.read_text("utf-8"))
+            accounts = {account.username: account for account in self.accounts}
+            self.tokens = {
+                token: accounts[name]
+                for token, name in usernames.items()
+                if name in accounts
+            }
 
     # -- Test controls --------------------------------------------------------
 
@@ -218,7 +237,7 @@ class PlexTvStandIn:
         """Create another account that codes can be linked to."""
         account = StandInAccount(
             id=1000 + len(self.accounts),
-            uuid=secrets.token_hex(8),
+            uuid=hashlib.sha256(username.encode()).hexdigest()[:16],
             username=username,
             title=title,
             email=email,
@@ -231,11 +250,20 @@ class PlexTvStandIn:
         token = secrets.token_urlsafe(15)
         self.tokens[token] = account or self.demo_account
         self.issued_tokens.append(token)
+        self._save()
         return token
 
     def revoke(self, token: str) -> None:
         """Invalidate a token, as signing out or removing the device does."""
         self.tokens.pop(token, None)
+        self._save()
+
+    def _save(self) -> None:
+        """Write the live tokens to the state file, when there is one."""
+        if self._state_file is not None:
+            self._state_file.write_text(
+                json.dumps({t: a.username for t, a in self.tokens.items()}), "utf-8"
+            )
 
     def approve(self, code: str, account: StandInAccount | None = None) -> str:
         """Enter a code for an account, as a person does at plex.tv/link."""

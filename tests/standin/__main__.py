@@ -5,13 +5,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+from pathlib import Path
 
 from . import PlexTvStandIn
 
 
-async def _serve(host: str, port: int, pin_lifetime: float) -> None:
+async def _serve(
+    host: str, port: int, pin_lifetime: float, state_file: Path | None
+) -> None:
     """Serve until interrupted, printing where to find the link page."""
-    standin = PlexTvStandIn(pin_lifetime=pin_lifetime)
+    standin = PlexTvStandIn(pin_lifetime=pin_lifetime, state_file=state_file)
     url = await standin.start(host, port)
     print(f"plex.tv stand-in on {url}", flush=True)
     print(
@@ -30,9 +33,12 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8124)
     parser.add_argument("--pin-lifetime", type=float, default=900, help="seconds")
+    parser.add_argument(
+        "--state-file", type=Path, help="keep issued tokens here across restarts"
+    )
     args = parser.parse_args()
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(args.host, args.port, args.pin_lifetime))
+        asyncio.run(_serve(args.host, args.port, args.pin_lifetime, args.state_file))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,117 @@
+"""The plex.tv stand-in answers as shared/plex-tv-api.md says plex.tv does."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aiohttp
+
+from .standin import PlexTvStandIn
+
+CLIENT = {"X-Plex-Client-Identifier": "standin-test", "Accept": "application/json"}
+
+
+async def test_link_page_approves_the_code(plex_tv: PlexTvStandIn) -> None:
+    """A code typed on /link gets a token for the demo account."""
+    async with aiohttp.ClientSession() as session:
+        async with session.post(
+            f"{plex_tv.base_url}/api/v2/pins", headers=CLIENT
+        ) as response:
+            assert response.status == 201
+            pin = await response.json()
+        assert pin["authToken"] is None
+        assert pin["expiresIn"] == 900
+        async with session.get(
+            f"{plex_tv.base_url}/link/?pin={pin['code']}"
+        ) as response:
+            assert f'value="{pin["code"]}"' in await response.text()
+        async with session.post(
+            f"{plex_tv.base_url}/link", data={"code": "ZZZZ"}
+        ) as response:
+            assert response.status == 404
+        async with session.post(
+            f"{plex_tv.base_url}/link", data={"code": pin["code"].lower()}
+        ) as response:
+            assert 'id="linked"' in await response.text()
+        async with session.get(
+            f"{plex_tv.base_url}/api/v2/pins/{pin['id']}", headers=CLIENT
+        ) as response:
+            token = (await response.json())["authToken"]
+    assert plex_tv.tokens[token] is plex_tv.demo_account
+
+
+async def test_claim_code_as_signed_in_account(plex_tv: PlexTvStandIn) -> None:
+    """PUT /api/v2/pins/link claims a code for the token's account."""
+    other = plex_tv.add_account(
+        username="sam", title="Sam", email="sam@example.invalid"
+    )
+    token = plex_tv.issue_token(other)
+    async with aiohttp.ClientSession() as session:
+        async with session.post(
+            f"{plex_tv.base_url}/api/v2/pins", headers=CLIENT
+        ) as response:
+            pin = await response.json()
+        claim = {**CLIENT, "X-Plex-Token": token}
+        url = f"{plex_tv.base_url}/api/v2/pins/link"
+        async with session.put(
+            url, headers=claim, data={"code": pin["code"]}
+        ) as response:
+            assert response.status == 204
+        async with session.put(url, headers=claim, data={"code": "NOPE"}) as response:
+            assert response.status == 404
+        async with session.put(
+            url, headers=CLIENT, data={"code": pin["code"]}
+        ) as response:
+            assert response.status == 401
+    assert plex_tv.tokens[plex_tv.pins[pin["id"]].auth_token or ""] is other
+
+
+async def test_plex_tv_rules(plex_tv: PlexTvStandIn) -> None:
+    """No client id is a 400 (code 1000); strong PINs are long; QR images need no headers."""
+    async with aiohttp.ClientSession() as session:
+        async with session.post(f"{plex_tv.base_url}/api/v2/pins") as response:
+            assert response.status == 400
+            assert (await response.json())["errors"][0]["code"] == 1000
+        async with session.post(
+            f"{plex_tv.base_url}/api/v2/pins?strong=true", headers=CLIENT
+        ) as response:
+            assert len((await response.json())["code"]) == 25
+        async with session.get(
+            f"{plex_tv.base_url}/api/v2/pins/abc", headers=CLIENT
+        ) as response:
+            assert response.status == 400
+        async with session.get(f"{plex_tv.base_url}/api/v2/pins/qr/ABCD") as response:
+            assert response.content_type == "image/png"
+        token = plex_tv.issue_token()
+        authed = {**CLIENT, "X-Plex-Token": token}
+        async with session.get(
+            f"{plex_tv.base_url}/api/v2/resources", headers=authed
+        ) as response:
+            assert await response.json() == []
+        async with session.get(
+            f"{plex_tv.base_url}/api/v2/ping", headers=authed
+        ) as response:
+            assert response.status == 200
+        plex_tv.revoke(token)
+        for path in ("resources", "ping"):
+            async with session.get(
+                f"{plex_tv.base_url}/api/v2/{path}", headers=authed
+            ) as response:
+                assert response.status == 401
+        async with session.delete(
+            f"{plex_tv.base_url}/api/v2/users/signout", headers=authed
+        ) as response:
+            assert response.status == 401
+
+
+def test_tokens_survive_a_restart(tmp_path: Path) -> None:
+    """With a state file, tokens and account ids outlive the process."""
+    state = tmp_path / "state.json"
+    first = PlexTvStandIn(state_file=state)
+    token = first.issue_token()
+    revoked = first.issue_token()
+    first.revoke(revoked)
+
+    second = PlexTvStandIn(state_file=state)
+    assert set(second.tokens) == {token}
+    assert second.demo_account.uuid == first.demo_account.uuid
