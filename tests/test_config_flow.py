@@ -88,7 +88,7 @@ async def finish_waiting(
     hass: HomeAssistant, result: ConfigFlowResult
 ) -> ConfigFlowResult:
     """Let the background task end, check the flow said so, and move on."""
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert hass.config_entries.flow.async_get(result["flow_id"])["step_id"] == "finish"
     return await hass.config_entries.flow.async_configure(result["flow_id"])
 
@@ -323,10 +323,28 @@ async def test_closing_the_dialog_stops_polling(
     hass.config_entries.flow.async_abort(result["flow_id"])
     closed = time.monotonic()
     await asyncio.sleep(0.3)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
 
     assert task.cancelled()
     assert plex_tv.requests_since(closed) == []
+
+
+async def test_stopping_home_assistant_stops_polling(
+    hass: HomeAssistant, plex_tv: PlexTvStandIn
+) -> None:
+    """Home Assistant stopping cancels the wait at once instead of waiting for expiry."""
+    result = await start_link(hass)
+    await asyncio.sleep(0.05)
+    task = hass.config_entries.flow._progress[
+        result["flow_id"]
+    ].async_get_progress_task()
+
+    await hass.async_stop()
+    stopped = time.monotonic()
+    await asyncio.sleep(0.2)
+
+    assert task.cancelled()
+    assert plex_tv.requests_since(stopped) == []
 
 
 async def test_reopened_dialog_shows_the_same_code(
@@ -440,7 +458,7 @@ async def test_link_again_replaces_token(
     assert entry.data[CONF_TOKEN] != token
     assert plex_tv.tokens[entry.data[CONF_TOKEN]] is plex_tv.demo_account
     assert entry.data[CONF_ACCOUNT_UUID] == plex_tv.demo_account.uuid
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert entry.state is ConfigEntryState.LOADED
     assert entry.runtime_data.account.uuid == plex_tv.demo_account.uuid
 
@@ -477,6 +495,7 @@ async def test_reauth_code_request_error_recovers(
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     assert result["step_id"] == "reauth_confirm"
     assert result["errors"] == {"base": "cannot_connect"}
+    assert result["description_placeholders"] == {"name": "Demo Person"}
 
     result = await _relink(hass, plex_tv, result)
     assert result["reason"] == "reauth_successful"

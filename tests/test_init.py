@@ -125,3 +125,18 @@ async def test_removal_survives_plex_tv_failure(
     assert hass.config_entries.async_entries(DOMAIN) == []
     assert "Could not sign Demo Person out of plex.tv" in caplog.text
     assert token not in caplog.text
+
+
+async def test_removal_with_revoked_token_is_quiet(
+    hass: HomeAssistant,
+    plex_tv: PlexTvStandIn,
+    init_integration: MockConfigEntry,
+    token: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A token plex.tv already revoked needs no sign-out and no warning."""
+    plex_tv.revoke(token)
+    await hass.config_entries.async_remove(init_integration.entry_id)
+
+    assert hass.config_entries.async_entries(DOMAIN) == []
+    assert "Could not sign" not in caplog.text

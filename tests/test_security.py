@@ -41,7 +41,7 @@ async def _link_through_the_api(
     assert flow["type"] == "progress"
 
     plex_tv.approve(flow["description_placeholders"]["code"])
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     response = await client.get(f"{FLOWS}/{flow['flow_id']}")
     responses.append(await response.text())
     result: dict[str, Any] = await response.json()
@@ -63,7 +63,7 @@ async def test_token_stays_out_of_logs_and_api(
     result = await _link_through_the_api(hass, plex_tv, client, responses)
     assert result["type"] == "create_entry"
     entry = hass.config_entries.async_entries(DOMAIN)[0]
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert entry.state is ConfigEntryState.LOADED
 
     plex_tv.inject("user", Fault(status=503))
@@ -78,11 +78,11 @@ async def test_token_stays_out_of_logs_and_api(
     responses.append(await response.text())
     code = (await response.json())["description_placeholders"]["code"]
     plex_tv.approve(code)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     response = await client.get(f"{FLOWS}/{flow['flow_id']}")
     responses.append(await response.text())
     assert (await response.json())["reason"] == "reauth_successful"
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert entry.state is ConfigEntryState.LOADED
 
     response = await client.get("/api/config/config_entries/entry")
@@ -119,7 +119,7 @@ async def test_token_stays_out_of_errors(
     )
     plex_tv.inject("user", fault, times=2)
     plex_tv.approve(result["description_placeholders"]["code"])
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     result = await hass.config_entries.flow.async_configure(result["flow_id"])
     assert result["type"] == "form"
     assert_no_token(plex_tv, caplog.text, repr(result))

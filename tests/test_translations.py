@@ -101,11 +101,23 @@ def test_exception_keys_exist() -> None:
 
 def test_placeholders_are_supplied() -> None:
     """A placeholder in a text is one the code passes for that step."""
+    tree = ast.parse((INTEGRATION / "config_flow.py").read_text("utf-8"))
+    named = {
+        target.id: node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
     supplied: dict[str, set[str]] = {}
     for call in _calls("config_flow.py"):
         kwargs = {kw.arg: kw.value for kw in call.keywords}
         step = kwargs.get("step_id") or kwargs.get("progress_action")
+        if step is None and call.args:
+            step = call.args[0]
         placeholders = kwargs.get("description_placeholders")
+        if isinstance(placeholders, ast.Name):
+            placeholders = named.get(placeholders.id)
         if isinstance(step, ast.Constant) and isinstance(placeholders, ast.Dict):
             supplied.setdefault(step.value, set()).update(
                 key.value for key in placeholders.keys if isinstance(key, ast.Constant)

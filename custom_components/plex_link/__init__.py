@@ -54,6 +54,8 @@ async def async_remove_entry(hass: HomeAssistant, entry: PlexLinkConfigEntry) ->
     client = await async_create_client(hass, entry.data[CONF_CLIENT_IDENTIFIER])
     try:
         await client.sign_out(entry.data[CONF_TOKEN])
+    except PlexTvAuthenticationError:
+        LOGGER.debug("The token of %s was already revoked at plex.tv", entry.title)
     except PlexTvError as err:
         LOGGER.warning(
             "Could not sign %s out of plex.tv; revoke Home Assistant under "

@@ -62,12 +62,14 @@ class PlexLinkConfigFlow(ConfigFlow, domain=DOMAIN):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Ask before showing a code, since reauth starts without the person."""
+        placeholders = {"name": self._get_reauth_entry().title}
         if user_input is None:
             return self.async_show_form(
-                step_id="reauth_confirm",
-                description_placeholders={"name": self._get_reauth_entry().title},
+                step_id="reauth_confirm", description_placeholders=placeholders
             )
-        return await self._async_new_code("reauth_confirm")
+        return await self._async_new_code(
+            "reauth_confirm", description_placeholders=placeholders
+        )
 
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
@@ -89,7 +91,7 @@ class PlexLinkConfigFlow(ConfigFlow, domain=DOMAIN):
         Re-entrant: a reopened dialog gets the same code and the same task.
         """
         if self._link_task is None:
-            self._link_task = self.hass.async_create_task(
+            self._link_task = self.hass.async_create_background_task(
                 self._async_wait_for_token(), f"{DOMAIN} link code"
             )
         if not self._link_task.done():
@@ -141,14 +143,18 @@ class PlexLinkConfigFlow(ConfigFlow, domain=DOMAIN):
         )
         return self.async_update_reload_and_abort(entry, data_updates=data)
 
-    async def _async_new_code(self, step_id: str) -> ConfigFlowResult:
+    async def _async_new_code(
+        self, step_id: str, description_placeholders: dict[str, str] | None = None
+    ) -> ConfigFlowResult:
         """Ask plex.tv for a code and show it, or show the error on step_id's form."""
         self._client = await async_create_client(self.hass)
         try:
             self._linker = await PinLinker.create(self._client)
         except Exception as err:  # noqa: BLE001
             return self.async_show_form(
-                step_id=step_id, errors={"base": _error_key(err)}
+                step_id=step_id,
+                errors={"base": _error_key(err)},
+                description_placeholders=description_placeholders,
             )
         self._link_task = None
         self._link_error = None
@@ -156,7 +162,13 @@ class PlexLinkConfigFlow(ConfigFlow, domain=DOMAIN):
         return await self.async_step_link()
 
     async def _async_wait_for_token(self) -> None:
-        """Wait for the person to enter the code; keep the token or the error."""
+        """Wait for the person to enter the code; keep the token or the error.
+
+        A background task, so that Home Assistant cancels it when it stops
+        instead of waiting for the code to expire. Releases that have
+        async_update_progress show the code's remaining lifetime as a
+        progress bar.
+        """
         try:
             self._token = await self._linker.wait_for_token(
                 getattr(self, "async_update_progress", None)
