@@ -460,7 +460,7 @@ async def test_link_again_replaces_token(
     assert entry.data[CONF_ACCOUNT_UUID] == plex_tv.demo_account.uuid
     await hass.async_block_till_done(wait_background_tasks=True)
     assert entry.state is ConfigEntryState.LOADED
-    assert entry.runtime_data.account.uuid == plex_tv.demo_account.uuid
+    assert entry.runtime_data.coordinator.data.account.uuid == plex_tv.demo_account.uuid
 
 
 @pytest.mark.parametrize("source", ["reauth", "reconfigure"])

@@ -20,8 +20,8 @@ async def test_setup_and_unload(
     """A valid token loads the entry with its account; unloading works."""
     entry = init_integration
     assert entry.state is ConfigEntryState.LOADED
-    assert entry.runtime_data.account.uuid == plex_tv.demo_account.uuid
-    assert entry.runtime_data.account.title == "Demo Person"
+    assert entry.runtime_data.coordinator.data.account.uuid == plex_tv.demo_account.uuid
+    assert entry.runtime_data.coordinator.data.account.title == "Demo Person"
 
     await hass.config_entries.async_unload(entry.entry_id)
     assert entry.state is ConfigEntryState.NOT_LOADED

@@ -109,6 +109,8 @@ async def test_account_and_sign_out(
         uuid=plex_tv.demo_account.uuid,
         username="demo",
         title="Demo Person",
+        plex_pass=True,
+        plan="lifetime",
     )
 
     await client.sign_out(token)

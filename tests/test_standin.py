@@ -87,7 +87,10 @@ async def test_plex_tv_rules(plex_tv: PlexTvStandIn) -> None:
         async with session.get(
             f"{plex_tv.base_url}/api/v2/resources", headers=authed
         ) as response:
-            assert await response.json() == []
+            assert [d["name"] for d in await response.json()] == [
+                "Living room TV",
+                "Media Shelf",
+            ]
         async with session.get(
             f"{plex_tv.base_url}/api/v2/ping", headers=authed
         ) as response:

@@ -9,9 +9,11 @@ import re
 import string
 
 import pytest
+import yaml
 
 INTEGRATION = Path(__file__).parent.parent / "custom_components" / "plex_link"
 STRINGS = json.loads((INTEGRATION / "translations" / "en.json").read_text("utf-8"))
+ICONS = json.loads((INTEGRATION / "icons.json").read_text("utf-8"))
 # Aborts that Home Assistant's ConfigFlow helpers raise on the flow's behalf.
 IMPLICIT_ABORTS = {
     "already_configured",
@@ -91,12 +93,44 @@ def test_errors_and_aborts_exist() -> None:
 
 
 def test_exception_keys_exist() -> None:
-    """Every translated exception raised at setup has a message."""
-    keys = _keyword_strings("__init__.py", "translation_key")
-    assert keys
+    """Every translated exception the integration raises has a message, and no other."""
+    keys = {
+        key
+        for path in INTEGRATION.glob("*.py")
+        for key in _keyword_strings(path.name, "translation_key")
+    } - _entity_keys()
     assert keys == set(STRINGS["exceptions"])
     for key in keys:
         assert STRINGS["exceptions"][key]["message"]
+
+
+def _entity_keys(platform: str | None = None) -> set[str]:
+    """Return the translation keys of a platform's entity descriptions (or all)."""
+    modules = [f"{platform}.py"] if platform else ["binary_sensor.py", "sensor.py"]
+    return {
+        key for module in modules for key in _keyword_strings(module, "translation_key")
+    }
+
+
+@pytest.mark.parametrize("platform", ["binary_sensor", "sensor"])
+def test_entities_have_names_and_icons(platform: str) -> None:
+    """Every entity translation key has a name and an icon, and no other exists."""
+    keys = _entity_keys(platform)
+    assert keys == set(STRINGS["entity"][platform])
+    assert keys == set(ICONS["entity"][platform])
+    for key in keys:
+        assert STRINGS["entity"][platform][key]["name"]
+
+
+def test_actions_have_text_and_icons() -> None:
+    """Every action in services.yaml has a name, a description, its fields and an icon."""
+    actions = yaml.safe_load((INTEGRATION / "services.yaml").read_text("utf-8"))
+    assert set(actions) == set(STRINGS["services"]) == set(ICONS["services"])
+    for action, spec in actions.items():
+        text = STRINGS["services"][action]
+        assert text["name"]
+        assert text["description"]
+        assert set(spec["fields"]) == set(text["fields"])
 
 
 def test_placeholders_are_supplied() -> None:

@@ -2,51 +2,73 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import CONF_TOKEN
+from homeassistant.const import CONF_TOKEN, Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.device_registry import DeviceEntry
+from homeassistant.helpers.event import async_track_time_interval
+from homeassistant.helpers.typing import ConfigType
 
-from .api import async_create_client
+from .access import (
+    async_get_account,
+    async_get_headers,
+    async_get_servers,
+    async_get_token,
+)
+from .client import async_create_client
 from .const import CONF_CLIENT_IDENTIFIER, DOMAIN, LOGGER
-from .plextv import Account, PlexTvAuthenticationError, PlexTvClient, PlexTvError
+from .coordinator import (
+    PING_INTERVAL,
+    PlexLinkConfigEntry,
+    PlexLinkCoordinator,
+    PlexLinkRuntimeData,
+)
+from .plextv import PlexTvAuthenticationError, PlexTvError
+from .services import async_setup_services
+
+__all__ = [
+    "async_get_account",
+    "async_get_headers",
+    "async_get_servers",
+    "async_get_token",
+]
+
+PLATFORMS = [Platform.BINARY_SENSOR, Platform.SENSOR]
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
-@dataclass(kw_only=True, slots=True)
-class PlexLinkData:
-    """What a loaded Plex Link entry holds at run time."""
-
-    client: PlexTvClient
-    account: Account
-
-
-type PlexLinkConfigEntry = ConfigEntry[PlexLinkData]
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the actions once, whatever the number of linked accounts."""
+    async_setup_services(hass)
+    return True
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: PlexLinkConfigEntry) -> bool:
-    """Check the stored token with plex.tv and keep the account it belongs to."""
+    """Check the stored token with plex.tv, then set up the account's entities."""
     client = await async_create_client(hass, entry.data[CONF_CLIENT_IDENTIFIER])
-    try:
-        account = await client.get_account(entry.data[CONF_TOKEN])
-    except PlexTvAuthenticationError as err:
-        raise ConfigEntryAuthFailed(
-            translation_domain=DOMAIN, translation_key="token_rejected"
-        ) from err
-    except PlexTvError as err:
-        raise ConfigEntryNotReady(
-            translation_domain=DOMAIN,
-            translation_key="plex_tv_unreachable",
-            translation_placeholders={"error": str(err)},
-        ) from err
-    entry.runtime_data = PlexLinkData(client=client, account=account)
+    coordinator = PlexLinkCoordinator(hass, entry, client)
+    await coordinator.async_config_entry_first_refresh()
+    entry.runtime_data = PlexLinkRuntimeData(client=client, coordinator=coordinator)
+    entry.async_on_unload(
+        async_track_time_interval(
+            hass, coordinator.async_ping, PING_INTERVAL, name=f"{DOMAIN} ping"
+        )
+    )
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: PlexLinkConfigEntry) -> bool:
-    """Unload an entry; it holds no platforms or listeners yet."""
-    return True
+    """Unload the account's entities."""
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_config_entry_device(
+    hass: HomeAssistant, entry: PlexLinkConfigEntry, device: DeviceEntry
+) -> bool:
+    """Let a person remove a server's device once the account no longer reaches it."""
+    current = entry.runtime_data.coordinator.data.device_identifiers
+    return not device.identifiers & current
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: PlexLinkConfigEntry) -> None:

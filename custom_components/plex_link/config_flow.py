@@ -15,7 +15,7 @@ from homeassistant.config_entries import (
 from homeassistant.const import CONF_TOKEN, CONF_USERNAME
 from homeassistant.core import callback
 
-from .api import async_create_client
+from .client import async_create_client
 from .const import (
     CONF_ACCOUNT_ID,
     CONF_ACCOUNT_UUID,

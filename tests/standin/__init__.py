@@ -43,6 +43,99 @@ ENDPOINTS = (
 
 
 @dataclass(kw_only=True)
+class StandInServer:
+    """A Plex Media Server an account can reach."""
+
+    name: str
+    owned: bool = True
+    online: bool = True
+    version: str = "1.41.6.9685"
+    access_token: str = field(default_factory=lambda: secrets.token_urlsafe(15))
+
+    @property
+    def machine_identifier(self) -> str:
+        """Return the server's stable identifier, derived from its name."""
+        return hashlib.sha256(self.name.encode()).hexdigest()[:40]
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the server as `/api/v2/resources` does."""
+        dashed = "192-0-2-20"
+        return {
+            "name": self.name,
+            "product": "Plex Media Server",
+            "productVersion": self.version,
+            "platform": "Linux",
+            "platformVersion": "6.1",
+            "device": "PC",
+            "clientIdentifier": self.machine_identifier,
+            "createdAt": "2024-01-01T00:00:00Z",
+            "lastSeenAt": "2026-11-01T00:00:00Z",
+            "provides": "server",
+            "ownerId": None if self.owned else 999,
+            "sourceTitle": None if self.owned else "A friend",
+            "publicAddress": "192.0.2.20",
+            "accessToken": self.access_token,
+            "owned": self.owned,
+            "home": False,
+            "synced": False,
+            "relay": True,
+            "presence": self.online,
+            "httpsRequired": False,
+            "publicAddressMatches": True,
+            "dnsRebindingProtection": False,
+            "natLoopbackSupported": True,
+            "connections": [
+                {
+                    "protocol": "https",
+                    "address": "192.0.2.20",
+                    "port": 32400,
+                    "local": False,
+                    "relay": False,
+                    "IPv6": False,
+                    "uri": f"https://{dashed}.{self.machine_identifier[:32]}.plex.direct:32400",
+                },
+                {
+                    "protocol": "http",
+                    "address": "10.0.0.20",
+                    "port": 32400,
+                    "local": True,
+                    "relay": False,
+                    "IPv6": False,
+                    "uri": "http://10.0.0.20:32400",
+                },
+                {
+                    "protocol": "https",
+                    "address": "10.0.0.20",
+                    "port": 32400,
+                    "local": True,
+                    "relay": False,
+                    "IPv6": False,
+                    "uri": f"https://10-0-0-20.{self.machine_identifier[:32]}.plex.direct:32400",
+                },
+                {
+                    "protocol": "https",
+                    "address": "198.51.100.7",
+                    "port": 8443,
+                    "local": False,
+                    "relay": True,
+                    "IPv6": False,
+                    "uri": f"https://198-51-100-7.{self.machine_identifier[:32]}.plex.direct:8443",
+                },
+            ],
+        }
+
+
+PLAYER = {
+    "name": "Living room TV",
+    "product": "Plex for Android (TV)",
+    "clientIdentifier": "player-1",
+    "provides": "client,player,pubsub-player",
+    "presence": True,
+    "connections": [],
+}
+
+
+@dataclass(kw_only=True)
 class StandInAccount:
     """A Plex account known to the stand-in."""
 
@@ -52,6 +145,7 @@ class StandInAccount:
     title: str
     email: str
     plex_pass: bool = True
+    servers: list[StandInServer] = field(default_factory=list)
 
     def to_json(self, token: str) -> dict[str, Any]:
         """Return the account as `/api/v2/user` does, token included like plex.tv."""
@@ -221,6 +315,7 @@ class PlexTvStandIn:
         self.demo_account = self.add_account(
             username="demo", title="Demo Person", email="demo@example.invalid"
         )
+        self.demo_account.servers.append(StandInServer(name="Media Shelf"))
         self._state_file = state_file
         if state_file is not None and state_file.exists():
             usernames = json.loads(state_file.read_text("utf-8"))
@@ -435,7 +530,9 @@ class PlexTvStandIn:
         account = self._account(request)
         if account is None:
             return _error(401, 1001, "User could not be authenticated")
-        return web.json_response([])
+        return web.json_response(
+            [PLAYER, *(server.to_json() for server in account.servers)]
+        )
 
     async def _ping(self, request: web.Request) -> web.Response:
         """GET /api/v2/ping: keep a token alive."""

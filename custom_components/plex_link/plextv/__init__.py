@@ -11,11 +11,12 @@ from .exceptions import (
     PlexTvServerError,
 )
 from .linker import PinLinker
-from .models import Account, Pin, PlexTvIdentity
+from .models import Account, Connection, Pin, PlexTvIdentity, Server
 
 __all__ = [
     "DEFAULT_BASE_URL",
     "Account",
+    "Connection",
     "Pin",
     "PinLinker",
     "PlexTvAuthenticationError",
@@ -27,4 +28,5 @@ __all__ = [
     "PlexTvRateLimitedError",
     "PlexTvResponseError",
     "PlexTvServerError",
+    "Server",
 ]

@@ -19,7 +19,7 @@ from .exceptions import (
     PlexTvResponseError,
     PlexTvServerError,
 )
-from .models import Account, Pin, PlexTvIdentity
+from .models import Account, Pin, PlexTvIdentity, Server, servers_from_json
 
 DEFAULT_BASE_URL = "https://plex.tv"
 MAX_BODY_BYTES = 1024 * 1024
@@ -76,6 +76,21 @@ class PlexTvClient:
         """Read the account the token belongs to; this also proves the token valid."""
         return Account.from_json(await self._request("GET", "api/v2/user", token=token))
 
+    async def get_servers(self, token: str) -> list[Server]:
+        """Return the Plex Media Servers the account can reach."""
+        return servers_from_json(
+            await self._request(
+                "GET",
+                "api/v2/resources",
+                token=token,
+                params={"includeHttps": "1", "includeRelay": "1"},
+            )
+        )
+
+    async def ping(self, token: str) -> None:
+        """Use the token, as Plex clients do to keep it from expiring."""
+        await self._request("GET", "api/v2/ping", token=token)
+
     async def sign_out(self, token: str) -> None:
         """Revoke the token at plex.tv."""
         await self._request("DELETE", "api/v2/users/signout", token=token)
@@ -87,6 +102,7 @@ class PlexTvClient:
         *,
         token: str | None = None,
         data: dict[str, str] | None = None,
+        params: dict[str, str] | None = None,
     ) -> Any:
         """Send one request and return its JSON body, or None when it had none."""
         headers = {"Accept": "application/json", **self._identity.headers}
@@ -98,6 +114,7 @@ class PlexTvClient:
                 self._base_url / path,
                 headers=headers,
                 data=data,
+                params=params,
                 allow_redirects=False,
                 timeout=aiohttp.ClientTimeout(total=self.request_timeout),
             ) as response:

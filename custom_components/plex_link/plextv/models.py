@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 import re
@@ -69,18 +70,21 @@ class Pin:
 
 @dataclass(frozen=True, kw_only=True)
 class Account:
-    """The parts of a plex.tv account that Plex Link keeps."""
+    """The parts of a plex.tv account that Plex Link keeps: no e-mail, no avatar."""
 
     id: int
     uuid: str
     username: str
     title: str
+    plex_pass: bool = False
+    plan: str | None = None
 
     @classmethod
     def from_json(cls, data: Any) -> Account:
         """Build an account from `/api/v2/user`, refusing anything malformed."""
         body = _object(data)
         username = _optional(body, "username", str) or ""
+        subscription = _optional(body, "subscription", dict) or {}
         return cls(
             id=_field(body, "id", int),
             uuid=_field(body, "uuid", str),
@@ -88,7 +92,107 @@ class Account:
             title=_optional(body, "title", str)
             or _optional(body, "friendlyName", str)
             or username,
+            plex_pass=_optional(subscription, "active", bool) or False,
+            plan=_optional(subscription, "plan", str),
         )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Connection:
+    """One address at which a Plex Media Server can be reached."""
+
+    uri: str
+    protocol: str
+    local: bool
+    relay: bool
+
+    @classmethod
+    def from_json(cls, data: Any) -> Connection:
+        """Build a connection from a resource's `connections` entry."""
+        body = _object(data)
+        uri = _field(body, "uri", str)
+        return cls(
+            uri=uri,
+            protocol=_optional(body, "protocol", str) or uri.partition(":")[0],
+            local=_optional(body, "local", bool) or False,
+            relay=_optional(body, "relay", bool) or False,
+        )
+
+    @property
+    def rank(self) -> tuple[bool, bool, bool]:
+        """Sort key in Plex's order: local, then remote, relay last; https first."""
+        return (self.relay, not self.local, self.protocol != "https")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Server:
+    """A Plex Media Server the account can reach, from `/api/v2/resources`."""
+
+    machine_identifier: str
+    name: str
+    product: str
+    version: str
+    platform: str | None
+    owned: bool
+    online: bool
+    connections: tuple[Connection, ...]
+    access_token: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_json(cls, data: Any) -> Server:
+        """Build a server from one resource, refusing anything malformed."""
+        body = _object(data)
+        return cls(
+            machine_identifier=_field(body, "clientIdentifier", str),
+            name=_field(body, "name", str),
+            product=_optional(body, "product", str) or "Plex Media Server",
+            version=_optional(body, "productVersion", str) or "",
+            platform=_optional(body, "platform", str),
+            owned=_optional(body, "owned", bool) or False,
+            online=_optional(body, "presence", bool) or False,
+            connections=tuple(
+                sorted(
+                    _parse_each(
+                        _optional(body, "connections", list) or [], Connection.from_json
+                    ),
+                    key=lambda connection: connection.rank,
+                )
+            ),
+            access_token=_optional(body, "accessToken", str),
+        )
+
+    @property
+    def best_connection(self) -> Connection | None:
+        """Return the connection Plex clients try first."""
+        return self.connections[0] if self.connections else None
+
+
+def servers_from_json(data: Any) -> list[Server]:
+    """Return the servers among `/api/v2/resources`."""
+    if not isinstance(data, list):
+        raise PlexTvResponseError("plex.tv sent resources of an unexpected shape")
+    return _parse_each(
+        (
+            device
+            for device in data
+            if isinstance(device, dict) and "server" in str(device.get("provides", ""))
+        ),
+        Server.from_json,
+    )
+
+
+def _parse_each[T](items: Iterable[Any], parse: Callable[[Any], T]) -> list[T]:
+    """Parse each item, skipping malformed ones.
+
+    One odd device or connection must not hide the rest.
+    """
+    parsed = []
+    for item in items:
+        try:
+            parsed.append(parse(item))
+        except PlexTvResponseError:
+            continue
+    return parsed
 
 
 def _object(data: Any) -> dict[str, Any]:

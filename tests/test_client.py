@@ -8,7 +8,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import instance_id
 import pytest
 
-from custom_components.plex_link.api import async_client_identifier, plex_tv_base_url
+from custom_components.plex_link.client import async_client_identifier, plex_tv_base_url
 from custom_components.plex_link.const import PLEX_TV_URL_ENV
 
 

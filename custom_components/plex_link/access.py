@@ -1,0 +1,92 @@
+"""Access to linked Plex accounts, for actions and for other integrations.
+
+Another integration that needs the token or the servers of a linked account
+calls these from the event loop::
+
+    from custom_components.plex_link import async_get_token
+
+    token = async_get_token(hass)  # the only linked account
+    token = async_get_token(hass, entry_id)  # one of several
+
+Each raises a translated ServiceValidationError when no linked account is
+loaded, or when entry_id is not a loaded Plex Link entry.
+"""
+
+from __future__ import annotations
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import CONF_TOKEN
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import ServiceValidationError
+
+from .const import CONF_CLIENT_IDENTIFIER, DOMAIN, PRODUCT
+from .coordinator import PlexLinkConfigEntry
+from .plextv import Account, Server
+
+
+@callback
+def async_get_entry(
+    hass: HomeAssistant, entry_id: str | None = None
+) -> PlexLinkConfigEntry:
+    """Return the loaded Plex Link entry with entry_id, or the only one."""
+    if entry_id is None:
+        entries: list[PlexLinkConfigEntry] = hass.config_entries.async_loaded_entries(
+            DOMAIN
+        )
+        if not entries:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN, translation_key="no_linked_account"
+            )
+        if len(entries) > 1:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN, translation_key="entry_required"
+            )
+        return entries[0]
+    entry = hass.config_entries.async_get_entry(entry_id)
+    if entry is None or entry.domain != DOMAIN:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="entry_not_found",
+            translation_placeholders={"entry_id": entry_id},
+        )
+    if entry.state is not ConfigEntryState.LOADED:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="entry_not_loaded",
+            translation_placeholders={"title": entry.title},
+        )
+    return entry
+
+
+@callback
+def async_get_token(hass: HomeAssistant, entry_id: str | None = None) -> str:
+    """Return the token of a linked Plex account."""
+    token: str = async_get_entry(hass, entry_id).data[CONF_TOKEN]
+    return token
+
+
+@callback
+def async_get_headers(
+    hass: HomeAssistant, entry_id: str | None = None
+) -> dict[str, str]:
+    """Return the headers for a plex.tv or Plex Media Server request as this account."""
+    entry = async_get_entry(hass, entry_id)
+    return {
+        "X-Plex-Token": entry.data[CONF_TOKEN],
+        "X-Plex-Client-Identifier": entry.data[CONF_CLIENT_IDENTIFIER],
+        "X-Plex-Product": PRODUCT,
+        "Accept": "application/json",
+    }
+
+
+@callback
+def async_get_account(hass: HomeAssistant, entry_id: str | None = None) -> Account:
+    """Return a linked Plex account as of the last refresh."""
+    return async_get_entry(hass, entry_id).runtime_data.coordinator.data.account
+
+
+@callback
+def async_get_servers(hass: HomeAssistant, entry_id: str | None = None) -> list[Server]:
+    """Return the Plex Media Servers a linked account can reach, best address first."""
+    data = async_get_entry(hass, entry_id).runtime_data.coordinator.data
+    return list(data.servers.values())

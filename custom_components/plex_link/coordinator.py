@@ -1,0 +1,127 @@
+"""Keeps the linked account and its servers fresh from plex.tv."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import CONF_TOKEN
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryAuthFailed
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+
+from .const import DOMAIN, LOGGER
+from .plextv import (
+    Account,
+    PlexTvAuthenticationError,
+    PlexTvClient,
+    PlexTvError,
+    Server,
+)
+
+UPDATE_INTERVAL = timedelta(minutes=5)
+PING_INTERVAL = timedelta(days=1)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlexLinkData:
+    """The account and the servers it can reach, as of the last refresh."""
+
+    account: Account
+    servers: dict[str, Server]
+
+    @property
+    def device_identifiers(self) -> set[tuple[str, str]]:
+        """Return the identifiers of the account's device and its servers' devices."""
+        return {(DOMAIN, self.account.uuid)} | {
+            server_device_identifier(self.account.uuid, machine_identifier)
+            for machine_identifier in self.servers
+        }
+
+
+@dataclass(kw_only=True, slots=True)
+class PlexLinkRuntimeData:
+    """What a loaded Plex Link entry holds at run time."""
+
+    client: PlexTvClient
+    coordinator: PlexLinkCoordinator
+
+
+type PlexLinkConfigEntry = ConfigEntry[PlexLinkRuntimeData]
+
+
+def server_device_identifier(
+    account_uuid: str, machine_identifier: str
+) -> tuple[str, str]:
+    """Return the device identifier of a server as one account sees it."""
+    return (DOMAIN, f"{account_uuid}_{machine_identifier}")
+
+
+class PlexLinkCoordinator(DataUpdateCoordinator[PlexLinkData]):
+    """Reads the account and its servers every five minutes: 24 requests an hour."""
+
+    config_entry: PlexLinkConfigEntry
+
+    def __init__(
+        self, hass: HomeAssistant, entry: PlexLinkConfigEntry, client: PlexTvClient
+    ) -> None:
+        """Poll plex.tv with the entry's token."""
+        super().__init__(
+            hass,
+            LOGGER,
+            config_entry=entry,
+            name=f"{DOMAIN} {entry.title}",
+            update_interval=UPDATE_INTERVAL,
+        )
+        self.client = client
+
+    @property
+    def token(self) -> str:
+        """Return the entry's token."""
+        token: str = self.config_entry.data[CONF_TOKEN]
+        return token
+
+    async def _async_update_data(self) -> PlexLinkData:
+        """Read the account and its servers; 401 starts reauth."""
+        try:
+            account = await self.client.get_account(self.token)
+            servers = await self.client.get_servers(self.token)
+        except PlexTvAuthenticationError as err:
+            raise ConfigEntryAuthFailed(
+                translation_domain=DOMAIN, translation_key="token_rejected"
+            ) from err
+        except PlexTvError as err:
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="plex_tv_unreachable",
+                translation_placeholders={"error": str(err)},
+            ) from err
+        data = PlexLinkData(
+            account=account,
+            servers={server.machine_identifier: server for server in servers},
+        )
+        self._remove_stale_devices(data)
+        return data
+
+    def _remove_stale_devices(self, data: PlexLinkData) -> None:
+        """Remove the devices of servers the account can no longer reach."""
+        current = data.device_identifiers
+        registry = dr.async_get(self.hass)
+        for device in dr.async_entries_for_config_entry(
+            registry, self.config_entry.entry_id
+        ):
+            if not device.identifiers & current:
+                registry.async_update_device(
+                    device.id, remove_config_entry_id=self.config_entry.entry_id
+                )
+
+    async def async_ping(self, _now: datetime | None = None) -> None:
+        """Use the token once a day, as Plex clients do to keep it from expiring."""
+        try:
+            await self.client.ping(self.token)
+        except PlexTvError as err:
+            LOGGER.debug(
+                "Daily ping of plex.tv for %s failed: %s", self.config_entry.title, err
+            )

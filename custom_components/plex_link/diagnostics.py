@@ -1,0 +1,30 @@
+"""Diagnostics of Plex Link, with every secret and personal address redacted."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.const import CONF_TOKEN
+from homeassistant.core import HomeAssistant
+
+from .coordinator import PlexLinkConfigEntry
+
+TO_REDACT = {CONF_TOKEN, "access_token", "uri", "email", "thumb"}
+
+
+async def async_get_config_entry_diagnostics(
+    hass: HomeAssistant, entry: PlexLinkConfigEntry
+) -> dict[str, Any]:
+    """Return the entry, the account and its servers, redacted."""
+    coordinator = entry.runtime_data.coordinator
+    return async_redact_data(
+        {
+            "entry": {"title": entry.title, "data": dict(entry.data)},
+            "last_update_success": coordinator.last_update_success,
+            "account": asdict(coordinator.data.account),
+            "servers": [asdict(server) for server in coordinator.data.servers.values()],
+        },
+        TO_REDACT,
+    )
