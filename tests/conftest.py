@@ -8,6 +8,8 @@ from homeassistant.const import CONF_TOKEN, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+from syrupy.assertion import SnapshotAssertion
 
 from custom_components.plex_link.const import (
     CONF_ACCOUNT_ID,
@@ -21,6 +23,12 @@ from custom_components.plex_link.plextv import PinLinker, PlexTvClient
 from .standin import PlexTvStandIn
 
 CLIENT_IDENTIFIER = "0f4d1b4e-3c11-5d0e-9a6c-64f1e1f0c0de"
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Serialize Home Assistant objects the way core's snapshots do."""
+    return snapshot.use_extension(HomeAssistantSnapshotExtension)
 
 
 @pytest.fixture(autouse=True)
@@ -59,6 +67,7 @@ def mock_config_entry(plex_tv: PlexTvStandIn, token: str) -> MockConfigEntry:
     account = plex_tv.demo_account
     return MockConfigEntry(
         domain=DOMAIN,
+        entry_id="01JPLEXLINK0TEST0ENTRY00000",
         title=account.title,
         unique_id=account.uuid,
         data={

@@ -44,6 +44,7 @@ ACCOUNT_DESCRIPTIONS = (
 SERVER_DESCRIPTIONS = (
     PlexLinkServerBinarySensorDescription(
         key="online",
+        translation_key="online",
         device_class=BinarySensorDeviceClass.CONNECTIVITY,
         value_fn=lambda server: server.online,
     ),

@@ -1,0 +1,231 @@
+"""Tests of the account and server devices and their entities."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from unittest.mock import patch
+
+from homeassistant.config_entries import SOURCE_REAUTH
+from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE, Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+    snapshot_platform,
+)
+from pytest_homeassistant_custom_component.typing import WebSocketGenerator
+from syrupy.assertion import SnapshotAssertion
+
+from custom_components.plex_link.const import DOMAIN
+from custom_components.plex_link.coordinator import UPDATE_INTERVAL
+
+from .standin import Fault, PlexTvStandIn, StandInServer
+
+ACCOUNT_DEVICE = (
+    DOMAIN,
+    "2a97516c354b6884",
+)  # sha256("demo")[:16], as the stand-in makes it
+
+
+async def _refresh(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Poll plex.tv now, as the five-minute timer does, and let it finish.
+
+    The timer itself is not advanced: moving the clock would also fire the
+    timeouts of requests in flight to the stand-in.
+    """
+    await entry.runtime_data.coordinator.async_refresh()
+    await hass.async_block_till_done()
+
+
+@pytest.mark.parametrize("platform", [Platform.BINARY_SENSOR, Platform.SENSOR])
+async def test_entities(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+    snapshot: SnapshotAssertion,
+    platform: Platform,
+) -> None:
+    """The account's and the server's entities, as a person sees them."""
+    with patch("custom_components.plex_link.PLATFORMS", [platform]):
+        mock_config_entry.add_to_hass(hass)
+        await hass.config_entries.async_setup(mock_config_entry.entry_id)
+        await hass.async_block_till_done()
+    await snapshot_platform(hass, entity_registry, snapshot, mock_config_entry.entry_id)
+
+
+async def test_devices(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    device_registry: dr.DeviceRegistry,
+    snapshot: SnapshotAssertion,
+) -> None:
+    """A service device for the account; each server's device hangs off it."""
+    devices = dr.async_entries_for_config_entry(
+        device_registry, init_integration.entry_id
+    )
+    account = device_registry.async_get_device(identifiers={ACCOUNT_DEVICE})
+    assert account is not None
+    assert account.entry_type is dr.DeviceEntryType.SERVICE
+    servers = [device for device in devices if device.id != account.id]
+    assert [server.via_device_id for server in servers] == [account.id]
+    assert sorted(devices, key=lambda device: device.name or "") == snapshot
+
+
+async def test_outage_and_recovery(
+    hass: HomeAssistant,
+    plex_tv: PlexTvStandIn,
+    init_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """plex.tv failing makes the entities unavailable, logged once; they come back."""
+    assert hass.states.get("binary_sensor.demo_person_plex_pass").state == STATE_ON
+
+    plex_tv.inject("user", Fault(status=503), times=None)
+    await _refresh(hass, init_integration)
+    await _refresh(hass, init_integration)
+    assert (
+        hass.states.get("binary_sensor.demo_person_plex_pass").state
+        == STATE_UNAVAILABLE
+    )
+    assert (
+        hass.states.get("binary_sensor.media_shelf_online").state == STATE_UNAVAILABLE
+    )
+    assert caplog.text.count("Error fetching plex_link Demo Person data") == 1
+
+    plex_tv.clear_faults()
+    await _refresh(hass, init_integration)
+    assert hass.states.get("binary_sensor.demo_person_plex_pass").state == STATE_ON
+    assert hass.states.get("binary_sensor.media_shelf_online").state == STATE_ON
+    assert caplog.text.count("Fetching plex_link Demo Person data recovered") == 1
+
+
+async def test_revoked_token_starts_reauth_and_keeps_entities(
+    hass: HomeAssistant,
+    plex_tv: PlexTvStandIn,
+    init_integration: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+    token: str,
+) -> None:
+    """A 401 while running starts reauth; entities and devices stay."""
+    entities = er.async_entries_for_config_entry(
+        entity_registry, init_integration.entry_id
+    )
+    plex_tv.revoke(token)
+    await _refresh(hass, init_integration)
+
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
+    assert (
+        er.async_entries_for_config_entry(entity_registry, init_integration.entry_id)
+        == entities
+    )
+    assert init_integration.data["token"] == token
+
+
+async def test_servers_come_and_go(
+    hass: HomeAssistant,
+    plex_tv: PlexTvStandIn,
+    init_integration: MockConfigEntry,
+    device_registry: dr.DeviceRegistry,
+) -> None:
+    """A new server gets a device on the next refresh; a vanished one loses it."""
+    attic = StandInServer(name="Attic", owned=False, online=False)
+    plex_tv.demo_account.servers.append(attic)
+    await _refresh(hass, init_integration)
+
+    assert hass.states.get("sensor.demo_person_plex_media_servers").state == "2"
+    assert hass.states.get("binary_sensor.attic_online").state == STATE_OFF
+    names = {
+        d.name
+        for d in dr.async_entries_for_config_entry(
+            device_registry, init_integration.entry_id
+        )
+    }
+    assert names == {"Demo Person", "Media Shelf", "Attic"}
+
+    plex_tv.demo_account.servers.remove(attic)
+    await _refresh(hass, init_integration)
+    names = {
+        d.name
+        for d in dr.async_entries_for_config_entry(
+            device_registry, init_integration.entry_id
+        )
+    }
+    assert names == {"Demo Person", "Media Shelf"}
+    assert hass.states.get("binary_sensor.attic_online") is None
+    assert hass.states.get("sensor.demo_person_plex_media_servers").state == "1"
+
+    plex_tv.demo_account.servers.append(attic)
+    await _refresh(hass, init_integration)
+    assert hass.states.get("binary_sensor.attic_online").state == STATE_OFF
+
+
+async def test_polling_cost_and_daily_ping(
+    hass: HomeAssistant,
+    plex_tv: PlexTvStandIn,
+    init_integration: MockConfigEntry,
+) -> None:
+    """An hour costs 24 plex.tv requests; the token is used once a day, failures ignored."""
+    assert init_integration.runtime_data.coordinator.update_interval == UPDATE_INTERVAL
+    assert timedelta(minutes=5) == UPDATE_INTERVAL
+    before = len(plex_tv.requests)
+    for _ in range(12):
+        await _refresh(hass, init_integration)
+    assert len(plex_tv.requests) - before == 24
+    assert plex_tv.count("ping") == 0
+
+    plex_tv.inject("ping", Fault(status=500))
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(days=1, seconds=1))
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert plex_tv.count("ping") == 1
+    assert hass.states.get("binary_sensor.demo_person_plex_pass").state == STATE_ON
+
+
+async def test_remove_stale_device_by_hand(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    device_registry: dr.DeviceRegistry,
+    hass_ws_client: WebSocketGenerator,
+) -> None:
+    """Only devices of servers the account no longer reaches can be removed by hand."""
+    assert await async_setup_component(hass, "config", {})
+    client = await hass_ws_client(hass)
+    stale = device_registry.async_get_or_create(
+        config_entry_id=init_integration.entry_id,
+        identifiers={(DOMAIN, f"{ACCOUNT_DEVICE[1]}_gone")},
+    )
+    account = device_registry.async_get_device(identifiers={ACCOUNT_DEVICE})
+    assert account is not None
+
+    for device, removable in ((stale, True), (account, False)):
+        await client.send_json_auto_id(
+            {
+                "type": "config/device_registry/remove_config_entry",
+                "config_entry_id": init_integration.entry_id,
+                "device_id": device.id,
+            }
+        )
+        assert (await client.receive_json())["success"] is removable
+    assert device_registry.async_get(stale.id) is None
+    assert device_registry.async_get(account.id) is not None
+
+
+async def test_no_token_in_any_state(
+    hass: HomeAssistant, plex_tv: PlexTvStandIn, init_integration: MockConfigEntry
+) -> None:
+    """No state or attribute in Home Assistant holds a token or server access token."""
+    secrets = [
+        *plex_tv.issued_tokens,
+        *(s.access_token for s in plex_tv.demo_account.servers),
+    ]
+    states = repr(
+        [(state.state, state.attributes) for state in hass.states.async_all()]
+    )
+    assert len(hass.states.async_all()) >= 6
+    for secret in secrets:
+        assert secret not in states
+        assert secret[:8] not in states
