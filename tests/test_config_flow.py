@@ -321,8 +321,9 @@ async def test_closing_the_dialog_stops_polling(
     task = flow.async_get_progress_task()
 
     hass.config_entries.flow.async_abort(result["flow_id"])
+    await asyncio.sleep(0.05)  # a poll already on the wire may still land
     closed = time.monotonic()
-    await asyncio.sleep(0.3)
+    await asyncio.sleep(0.3)  # 30 poll intervals
     await hass.async_block_till_done(wait_background_tasks=True)
 
     assert task.cancelled()
@@ -340,8 +341,9 @@ async def test_stopping_home_assistant_stops_polling(
     ].async_get_progress_task()
 
     await hass.async_stop()
+    await asyncio.sleep(0.05)  # a poll already on the wire may still land
     stopped = time.monotonic()
-    await asyncio.sleep(0.2)
+    await asyncio.sleep(0.3)  # 30 poll intervals
 
     assert task.cancelled()
     assert plex_tv.requests_since(stopped) == []

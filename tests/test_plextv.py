@@ -29,7 +29,10 @@ from custom_components.plex_link.plextv import (
     linker as linker_module,
 )
 from custom_components.plex_link.plextv.client import MAX_BODY_BYTES, parse_retry_after
-from custom_components.plex_link.plextv.models import DEFAULT_PIN_LIFETIME
+from custom_components.plex_link.plextv.models import (
+    DEFAULT_PIN_LIFETIME,
+    servers_from_json,
+)
 
 from .standin import Fault, PlexTvStandIn
 
@@ -461,3 +464,57 @@ async def test_cancelled_linker_sends_nothing_more(
         await waiting
     await asyncio.sleep(0.2)
     assert plex_tv.requests_since(cancelled) == []
+
+
+async def test_servers_and_ping(client: PlexTvClient, plex_tv: PlexTvStandIn) -> None:
+    """Resources become servers (players left out); ping uses the token."""
+    token = plex_tv.issue_token()
+    servers = await client.get_servers(token)
+    assert [server.name for server in servers] == ["Media Shelf"]
+    assert servers[0].best_connection is not None
+    assert (
+        servers[0].best_connection.uri
+        == "https://10-0-0-20.72e924af14bc32c7596920e3a288208f.plex.direct:32400"
+    )
+    assert servers[0].access_token not in repr(servers[0])
+    request = plex_tv.requests[-1]
+    assert request.path == "/api/v2/resources"
+    await client.ping(token)
+    assert plex_tv.count("ping") == 1
+
+
+def test_resources_parsed_defensively() -> None:
+    """Odd devices and connections are skipped; a non-list is an error."""
+    with pytest.raises(PlexTvResponseError):
+        servers_from_json({"MediaContainer": {}})
+    servers = servers_from_json(
+        [
+            "junk",
+            {"provides": "server", "name": "No id"},
+            {"provides": "player", "name": "TV", "clientIdentifier": "tv"},
+            {
+                "provides": "server,pubsub",
+                "name": "Bare",
+                "clientIdentifier": "bare",
+                "connections": [
+                    {"uri": "http://relay.example:1", "relay": True},
+                    {"uri": ""},
+                    "junk",
+                    {"uri": "https://remote.example:2"},
+                    {"uri": "http://local.example:3", "local": True},
+                ],
+            },
+            {"provides": "server", "name": "Empty", "clientIdentifier": "empty"},
+        ]
+    )
+    assert [server.name for server in servers] == ["Bare", "Empty"]
+    bare, empty = servers
+    assert [c.uri for c in bare.connections] == [
+        "http://local.example:3",
+        "https://remote.example:2",
+        "http://relay.example:1",
+    ]
+    assert bare.connections[1].protocol == "https"
+    assert bare.product == "Plex Media Server"
+    assert bare.online is False
+    assert empty.best_connection is None

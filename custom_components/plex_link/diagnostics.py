@@ -24,7 +24,13 @@ async def async_get_config_entry_diagnostics(
             "entry": {"title": entry.title, "data": dict(entry.data)},
             "last_update_success": coordinator.last_update_success,
             "account": asdict(coordinator.data.account),
-            "servers": [asdict(server) for server in coordinator.data.servers.values()],
+            "servers": [
+                {
+                    **asdict(server),
+                    "connections": [asdict(c) for c in server.connections],
+                }
+                for server in coordinator.data.servers.values()
+            ],
         },
         TO_REDACT,
     )
