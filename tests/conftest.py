@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from unittest.mock import PropertyMock, patch
 
 from homeassistant.const import CONF_TOKEN, CONF_USERNAME
 from homeassistant.core import HomeAssistant
@@ -29,6 +30,17 @@ CLIENT_IDENTIFIER = "0f4d1b4e-3c11-5d0e-9a6c-64f1e1f0c0de"
 def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     """Serialize Home Assistant objects the way core's snapshots do."""
     return snapshot.use_extension(HomeAssistantSnapshotExtension)
+
+
+@pytest.fixture
+def entity_registry_enabled_by_default() -> Iterator[None]:
+    """Enable the entities that are disabled by default."""
+    with patch(
+        "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
+        new_callable=PropertyMock,
+        return_value=True,
+    ):
+        yield
 
 
 @pytest.fixture(autouse=True)

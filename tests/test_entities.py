@@ -41,6 +41,7 @@ async def _refresh(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     await hass.async_block_till_done()
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 @pytest.mark.parametrize("platform", [Platform.BINARY_SENSOR, Platform.SENSOR])
 async def test_entities(
     hass: HomeAssistant,
@@ -214,6 +215,7 @@ async def test_remove_stale_device_by_hand(
     assert device_registry.async_get(account.id) is not None
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_no_token_in_any_state(
     hass: HomeAssistant, plex_tv: PlexTvStandIn, init_integration: MockConfigEntry
 ) -> None:
@@ -229,3 +231,19 @@ async def test_no_token_in_any_state(
     for secret in secrets:
         assert secret not in states
         assert secret[:8] not in states
+
+
+async def test_account_details_disabled_by_default(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    """Username and plan are there to enable, not shown by default."""
+    for entity_id in (
+        "sensor.demo_person_username",
+        "sensor.demo_person_plex_pass_plan",
+    ):
+        entry = entity_registry.async_get(entity_id)
+        assert entry is not None
+        assert entry.disabled_by is er.RegistryEntryDisabler.INTEGRATION
+        assert hass.states.get(entity_id) is None

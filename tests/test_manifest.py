@@ -16,6 +16,7 @@ from typing import Any
 from awesomeversion import AwesomeVersion, AwesomeVersionStrategy
 import pytest
 import voluptuous as vol
+import yaml
 
 ROOT = Path(__file__).parent.parent
 INTEGRATION = ROOT / "custom_components" / "plex_link"
@@ -150,3 +151,78 @@ def test_brand_icon() -> None:
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     assert int.from_bytes(data[16:20]) == 256
     assert int.from_bytes(data[20:24]) == 256
+
+
+QUALITY_SCALE_RULES = {
+    "bronze": [
+        "action-setup",
+        "appropriate-polling",
+        "brands",
+        "common-modules",
+        "config-flow-test-coverage",
+        "config-flow",
+        "dependency-transparency",
+        "docs-actions",
+        "docs-high-level-description",
+        "docs-installation-instructions",
+        "docs-removal-instructions",
+        "entity-event-setup",
+        "entity-unique-id",
+        "has-entity-name",
+        "runtime-data",
+        "test-before-configure",
+        "test-before-setup",
+        "unique-config-entry",
+    ],
+    "silver": [
+        "action-exceptions",
+        "config-entry-unloading",
+        "docs-configuration-parameters",
+        "docs-installation-parameters",
+        "entity-unavailable",
+        "integration-owner",
+        "log-when-unavailable",
+        "parallel-updates",
+        "reauthentication-flow",
+        "test-coverage",
+    ],
+    "gold": [
+        "devices",
+        "diagnostics",
+        "discovery-update-info",
+        "discovery",
+        "docs-data-update",
+        "docs-examples",
+        "docs-known-limitations",
+        "docs-supported-devices",
+        "docs-supported-functions",
+        "docs-troubleshooting",
+        "docs-use-cases",
+        "dynamic-devices",
+        "entity-category",
+        "entity-device-class",
+        "entity-disabled-by-default",
+        "entity-translations",
+        "exception-translations",
+        "icon-translations",
+        "reconfiguration-flow",
+        "repair-issues",
+        "stale-devices",
+    ],
+    "platinum": ["async-dependency", "inject-websession", "strict-typing"],
+}
+
+
+def test_quality_scale_covers_every_rule() -> None:
+    """Every rule of the Integration Quality Scale is done, or exempt with a reason."""
+    rules = yaml.safe_load((INTEGRATION / "quality_scale.yaml").read_text("utf-8"))[
+        "rules"
+    ]
+    expected = {rule for tier in QUALITY_SCALE_RULES.values() for rule in tier}
+    assert expected <= set(rules)
+    for rule, status in rules.items():
+        if isinstance(status, dict):
+            assert status["status"] in ("done", "exempt"), rule
+            assert status.get("comment") or status["status"] == "done", rule
+        else:
+            assert status == "done", rule

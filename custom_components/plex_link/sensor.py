@@ -46,12 +46,14 @@ ACCOUNT_DESCRIPTIONS = (
         key="username",
         translation_key="username",
         entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
         value_fn=lambda data: data.account.username or None,
     ),
     PlexLinkAccountSensorDescription(
         key="plan",
         translation_key="plan",
         entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
         value_fn=lambda data: data.account.plan,
     ),
 )
