@@ -84,6 +84,16 @@ async def enter_code(
     return await finish_waiting(hass, result)
 
 
+async def submit_and_link(
+    hass: HomeAssistant, plex_tv: PlexTvStandIn, result: ConfigFlowResult
+) -> None:
+    """Select Submit on a form that offers a new code, enter it, and see the entry created."""
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.SHOW_PROGRESS
+    result = await enter_code(hass, plex_tv, result)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
 async def finish_waiting(
     hass: HomeAssistant, result: ConfigFlowResult
 ) -> ConfigFlowResult:
@@ -201,9 +211,7 @@ async def test_polling_stops_on_lasting_error_and_recovers(
     assert result["errors"] == {"base": "invalid_response"}
 
     plex_tv.clear_faults()
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
-    result = await enter_code(hass, plex_tv, result)
-    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await submit_and_link(hass, plex_tv, result)
 
 
 async def test_expired_code_offers_a_new_one(
@@ -250,9 +258,7 @@ async def test_new_code_request_fails_then_recovers(
     assert result["step_id"] == "new_code"
     assert result["errors"] == {"base": "plex_tv_unavailable"}
 
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
-    result = await enter_code(hass, plex_tv, result)
-    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await submit_and_link(hass, plex_tv, result)
 
 
 @pytest.mark.parametrize(("fault", "error"), FAULTS_AND_ERRORS)
@@ -285,9 +291,7 @@ async def test_rejected_new_token_offers_new_code(
     assert result["step_id"] == "new_code"
     assert result["errors"] == {"base": "token_rejected"}
 
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
-    result = await enter_code(hass, plex_tv, result)
-    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await submit_and_link(hass, plex_tv, result)
 
 
 async def test_unexpected_error_is_logged_and_shown(
@@ -305,9 +309,7 @@ async def test_unexpected_error_is_logged_and_shown(
     assert "Unexpected error while linking a Plex account" in caplog.text
     assert "RuntimeError: boom" in caplog.text
 
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
-    result = await enter_code(hass, plex_tv, result)
-    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await submit_and_link(hass, plex_tv, result)
 
 
 async def test_closing_the_dialog_stops_polling(
