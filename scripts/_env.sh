@@ -53,3 +53,18 @@ ensure_venv() {
   fi
   export PATH="$VENV/bin:$PATH"
 }
+
+ensure_chromium() {
+  if [ -x /usr/bin/chromium ]; then
+    return
+  fi
+  echo "Installing Debian's chromium for the end-to-end tests"
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo -n"
+  if ! { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium; } \
+    >"$VENV/apt.log" 2>&1; then
+    tail -20 "$VENV/apt.log" >&2
+    echo "Could not install chromium (needs root or sudo); the whole log is in .venv/apt.log" >&2
+    exit 1
+  fi
+}

@@ -316,6 +316,7 @@ class PlexTvStandIn:
             username="demo", title="Demo Person", email="demo@example.invalid"
         )
         self.demo_account.servers.append(StandInServer(name="Media Shelf"))
+        self.link_page_account = self.demo_account
         self._state_file = state_file
         if state_file is not None and state_file.exists():
             usernames = json.loads(state_file.read_text("utf-8"))
@@ -553,7 +554,7 @@ class PlexTvStandIn:
         return _page(self._link_form(request.query.get("pin", "")))
 
     async def _link_submit(self, request: web.Request) -> web.Response:
-        """POST /link: approve the typed code for the demo account."""
+        """POST /link: approve the typed code for the signed-in (demo) account."""
         form = await request.post()
         code = str(form.get("code", "")).strip().upper()
         pin = self._live_pin(code)
@@ -563,17 +564,17 @@ class PlexTvStandIn:
                 + self._link_form(code),
                 status=404,
             )
-        self.approve(code)
+        self.approve(code, self.link_page_account)
         return _page(
             f'<h2 id="linked">Linked</h2><p>{html.escape(pin.product)} is now linked '
-            f"to {html.escape(self.demo_account.title)}. You can close this page.</p>"
+            f"to {html.escape(self.link_page_account.title)}. You can close this page.</p>"
         )
 
     def _link_form(self, code: str) -> str:
         """Return the code form of the link page."""
         return (
             "<h1>Link a device</h1>"
-            f"<p>Signed in as <b>{html.escape(self.demo_account.title)}</b> "
+            f"<p>Signed in as <b>{html.escape(self.link_page_account.title)}</b> "
             "(plex.tv stand-in).</p>"
             '<form method="post" action="/link">'
             '<label for="code">Enter the code shown on your device</label>'

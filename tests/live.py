@@ -1,0 +1,204 @@
+"""Run a real Home Assistant with Plex Link from this checkout, beside the plex.tv stand-in.
+
+One way to start both, shared by `scripts/develop --offline` and the end-to-end
+tests: python -m tests.live [--offline] [--config DIR] [--port 8123].
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Callable, Coroutine
+import contextlib
+import os
+from pathlib import Path
+import subprocess
+import sys
+import threading
+import time
+from types import TracebackType
+from typing import IO, Any, Self
+import urllib.error
+import urllib.request
+
+from .standin import PlexTvStandIn
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIGURATION = """\
+# Written by tests/live.py: the smallest Home Assistant that serves the UI.
+frontend:
+config:
+http:
+  server_host: 127.0.0.1
+  server_port: {port}
+logger:
+  default: info
+  logs:
+    custom_components.plex_link: debug
+"""
+
+
+class StandInThread:
+    """The plex.tv stand-in, served from its own thread and event loop."""
+
+    def __init__(self, *, port: int = 0, state_file: Path | None = None) -> None:
+        """Prepare a stand-in on a loopback port (0 picks a free one)."""
+        self.standin = PlexTvStandIn(state_file=state_file)
+        self._port = port
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self.url = ""
+
+    def __enter__(self) -> Self:
+        """Start serving."""
+        self._thread.start()
+        self.url = self.run(self.standin.start(port=self._port))
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Stop serving and end the thread."""
+        self.run(self.standin.stop())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+
+    def run[T](self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run a coroutine on the stand-in's loop and return its result."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(
+            timeout=30
+        )
+
+    def call[T](self, function: Callable[[], T]) -> T:
+        """Run a plain function on the stand-in's loop, where its state lives."""
+
+        async def run() -> T:
+            return function()
+
+        return self.run(run())
+
+
+class HomeAssistantProcess:
+    """A real `hass` process on loopback with the integration from this checkout."""
+
+    def __init__(
+        self,
+        config_dir: Path,
+        *,
+        port: int = 8123,
+        plex_tv_url: str | None = None,
+        log: IO[bytes] | None = None,
+    ) -> None:
+        """Prepare Home Assistant on 127.0.0.1:port with its configuration in config_dir."""
+        self.config_dir = config_dir
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self._plex_tv_url = plex_tv_url
+        self._log = log
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> Self:
+        """Start Home Assistant and wait until it serves its UI."""
+        self.config_dir.mkdir(parents=True, exist_ok=True)
+        configuration = self.config_dir / "configuration.yaml"
+        if not configuration.exists():
+            configuration.write_text(CONFIGURATION.format(port=self.port), "utf-8")
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(
+                filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])
+            ),
+        }
+        if self._plex_tv_url:
+            env["PLEX_LINK_PLEX_TV_URL"] = self._plex_tv_url
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "homeassistant", "--config", str(self.config_dir)],
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT if self._log else None,
+        )
+        self.wait_until_up()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Stop Home Assistant, killing it if it does not stop in time."""
+        if self._process is None:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+
+    def wait_until_up(self, timeout: float = 180) -> None:
+        """Wait until the HTTP server answers, or fail if Home Assistant exits."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process is not None and self._process.poll() is not None:
+                raise RuntimeError(
+                    f"Home Assistant exited with {self._process.returncode}"
+                )
+            try:
+                with urllib.request.urlopen(f"{self.url}/manifest.json", timeout=2):
+                    return
+            except (urllib.error.URLError, OSError):
+                time.sleep(0.5)
+        raise TimeoutError(
+            f"Home Assistant did not answer on {self.url} in {timeout:.0f} s"
+        )
+
+    def wait(self) -> int:
+        """Wait until Home Assistant exits and return its exit code."""
+        assert self._process is not None
+        return self._process.wait()
+
+
+def main() -> None:
+    """Run Home Assistant (and the stand-in with --offline) until interrupted."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--offline", action="store_true", help="use the plex.tv stand-in"
+    )
+    parser.add_argument("--config", type=Path, default=ROOT / "config")
+    parser.add_argument("--port", type=int, default=8123)
+    parser.add_argument("--standin-port", type=int, default=8124)
+    args = parser.parse_args()
+    with contextlib.ExitStack() as stack:
+        plex_tv_url = None
+        if args.offline:
+            args.config.mkdir(parents=True, exist_ok=True)
+            standin = stack.enter_context(
+                StandInThread(
+                    port=args.standin_port,
+                    state_file=args.config / "plex-tv-standin.json",
+                )
+            )
+            plex_tv_url = standin.url
+        print("Starting Home Assistant; the first start takes a minute.", flush=True)
+        hass = stack.enter_context(
+            HomeAssistantProcess(args.config, port=args.port, plex_tv_url=plex_tv_url)
+        )
+        print(f"\n  Home Assistant: {hass.url}", flush=True)
+        print(
+            "  Settings > Devices & services > Add integration > Plex Link", flush=True
+        )
+        if plex_tv_url:
+            print(
+                f"  plex.tv stand-in link page: {plex_tv_url}/link (type the code there)\n",
+                flush=True,
+            )
+        with contextlib.suppress(KeyboardInterrupt):
+            hass.wait()
+
+
+if __name__ == "__main__":
+    main()
