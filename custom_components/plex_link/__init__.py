@@ -48,7 +48,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: PlexLinkConfigEntry) -> 
     client = await async_create_client(hass, entry.data[CONF_CLIENT_IDENTIFIER])
     coordinator = PlexLinkCoordinator(hass, entry, client)
     await coordinator.async_config_entry_first_refresh()
-    entry.runtime_data = PlexLinkRuntimeData(client=client, coordinator=coordinator)
+    entry.runtime_data = PlexLinkRuntimeData(coordinator=coordinator)
     entry.async_on_unload(
         async_track_time_interval(
             hass, coordinator.async_ping, PING_INTERVAL, name=f"{DOMAIN} ping"

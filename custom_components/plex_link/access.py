@@ -87,6 +87,6 @@ def async_get_account(hass: HomeAssistant, entry_id: str | None = None) -> Accou
 
 @callback
 def async_get_servers(hass: HomeAssistant, entry_id: str | None = None) -> list[Server]:
-    """Return the Plex Media Servers a linked account can reach, best address first."""
+    """Return the Plex Media Servers a linked account can reach, connections best first."""
     data = async_get_entry(hass, entry_id).runtime_data.coordinator.data
     return list(data.servers.values())

@@ -45,7 +45,6 @@ class PlexLinkData:
 class PlexLinkRuntimeData:
     """What a loaded Plex Link entry holds at run time."""
 
-    client: PlexTvClient
     coordinator: PlexLinkCoordinator
 
 
