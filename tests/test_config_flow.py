@@ -6,13 +6,17 @@ import asyncio
 import time
 from typing import Any
 from unittest.mock import patch
+from urllib.parse import parse_qs
 
 from homeassistant.config_entries import SOURCE_USER, ConfigEntryState, ConfigFlowResult
 from homeassistant.const import CONF_TOKEN, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers.network import NoURLAvailableError
+from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.plex_link.config_flow import PlexLinkConfigFlow
 from custom_components.plex_link.const import (
@@ -63,11 +67,30 @@ FAULTS_AND_ERRORS = [
 ]
 
 
-async def start_link(hass: HomeAssistant) -> ConfigFlowResult:
-    """Add Plex Link and return the progress step showing the code."""
+async def choose(
+    hass: HomeAssistant, result: ConfigFlowResult, method: str = "link_code"
+) -> ConfigFlowResult:
+    """Pick one way of linking from the menu."""
+    assert result["type"] is FlowResultType.MENU
+    assert result["menu_options"] == ["link_code", "browser"]
+    return await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": method}
+    )
+
+
+async def start_flow(
+    hass: HomeAssistant, method: str = "link_code"
+) -> ConfigFlowResult:
+    """Add Plex Link and choose how to link."""
     result = await hass.config_entries.flow.async_init(
         DOMAIN, context={"source": SOURCE_USER}
     )
+    return await choose(hass, result, method)
+
+
+async def start_link(hass: HomeAssistant) -> ConfigFlowResult:
+    """Add Plex Link, choose the link code, and return the progress step showing it."""
+    result = await start_flow(hass)
     assert result["type"] is FlowResultType.SHOW_PROGRESS
     assert result["step_id"] == "link"
     return result
@@ -162,11 +185,9 @@ async def test_code_request_errors_recover(
 ) -> None:
     """plex.tv failing to hand out a code shows an error; Submit tries again."""
     plex_tv.inject("create_pin", fault)
-    result = await hass.config_entries.flow.async_init(
-        DOMAIN, context={"source": SOURCE_USER}
-    )
+    result = await start_flow(hass)
     assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "user"
+    assert result["step_id"] == "link_code"
     assert result["errors"] == {"base": error}
 
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
@@ -248,14 +269,14 @@ async def test_code_lifetime_runs_out(
 async def test_new_code_request_fails_then_recovers(
     hass: HomeAssistant, plex_tv: PlexTvStandIn
 ) -> None:
-    """Getting a new code can fail too; the same step shows why and tries again."""
+    """Getting a new code can fail too; the code's form shows why and tries again."""
     result = await start_link(hass)
     plex_tv.expire(result["description_placeholders"]["code"])
     result = await finish_waiting(hass, result)
 
     plex_tv.inject("create_pin", Fault(status=503))
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
-    assert result["step_id"] == "new_code"
+    assert result["step_id"] == "link_code"
     assert result["errors"] == {"base": "plex_tv_unavailable"}
 
     await submit_and_link(hass, plex_tv, result)
@@ -302,9 +323,7 @@ async def test_unexpected_error_is_logged_and_shown(
         "custom_components.plex_link.plextv.PlexTvClient.create_pin",
         side_effect=RuntimeError("boom"),
     ):
-        result = await hass.config_entries.flow.async_init(
-            DOMAIN, context={"source": SOURCE_USER}
-        )
+        result = await start_flow(hass)
     assert result["errors"] == {"base": "unknown"}
     assert "Unexpected error while linking a Plex account" in caplog.text
     assert "RuntimeError: boom" in caplog.text
@@ -430,8 +449,10 @@ async def _relink(
     result: ConfigFlowResult,
     account: StandInAccount | None = None,
 ) -> ConfigFlowResult:
-    """Go from the first step of a reauth or reconfigure flow to its end."""
-    if result["type"] is FlowResultType.FORM:
+    """Go from the menu of a reauth or reconfigure flow to its end."""
+    if result["type"] is FlowResultType.MENU:
+        result = await choose(hass, result)
+    elif result["type"] is FlowResultType.FORM:
         result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     assert result["type"] is FlowResultType.SHOW_PROGRESS
     return await enter_code(hass, plex_tv, result, account)
@@ -493,13 +514,178 @@ async def test_link_again_with_wrong_account(
 async def test_reauth_code_request_error_recovers(
     hass: HomeAssistant, plex_tv: PlexTvStandIn, init_integration: MockConfigEntry
 ) -> None:
-    """A failing code request in reauth shows the error on the confirm step."""
+    """A failing code request in reauth shows the error, and Submit tries again."""
     result = await init_integration.start_reauth_flow(hass)
     plex_tv.inject("create_pin", Fault(drop=True))
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
-    assert result["step_id"] == "reauth_confirm"
+    result = await choose(hass, result)
+    assert result["step_id"] == "link_code"
     assert result["errors"] == {"base": "cannot_connect"}
-    assert result["description_placeholders"] == {"name": "Demo Person"}
 
     result = await _relink(hass, plex_tv, result)
     assert result["reason"] == "reauth_successful"
+
+
+async def finish_sign_in(
+    hass: HomeAssistant, result: ConfigFlowResult
+) -> ConfigFlowResult:
+    """Let the background wait end after approval, and move on to the result."""
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert hass.config_entries.flow.async_get(result["flow_id"])["step_id"] == "finish"
+    return await hass.config_entries.flow.async_configure(result["flow_id"])
+
+
+def sign_in_code(plex_tv: PlexTvStandIn, result: ConfigFlowResult) -> str:
+    """Return the strong PIN the sign-in page was opened for."""
+    assert result["type"] is FlowResultType.EXTERNAL_STEP
+    assert result["url"].startswith(f"{plex_tv.base_url}/auth#?")
+    code = parse_qs(result["url"].partition("#?")[2])["code"][0]
+    assert plex_tv.pins[max(plex_tv.pins)].code == code
+    return code
+
+
+async def test_sign_in_in_browser(
+    hass: HomeAssistant,
+    plex_tv: PlexTvStandIn,
+    hass_client_no_auth: ClientSessionGenerator,
+) -> None:
+    """Plex's sign-in page opens; approval is noticed by polling, even with an unreachable forward URL."""
+    assert await async_setup_component(hass, "http", {})
+    hass.config.internal_url = "http://home-assistant.invalid:8123"
+    result = await start_flow(hass, "browser")
+    code = sign_in_code(plex_tv, result)
+    fragment = parse_qs(result["url"].partition("#?")[2])
+    assert len(code) == 25
+    assert fragment["context[device][product]"] == ["Plex Link for Home Assistant"]
+    assert fragment["clientID"] == [
+        plex_tv.requests[-1].headers["X-Plex-Client-Identifier"]
+    ]
+    assert fragment["forwardUrl"] == [
+        "http://home-assistant.invalid:8123/api/plex_link/signed_in"
+    ]
+    assert plex_tv.pins[max(plex_tv.pins)].strong
+
+    plex_tv.approve(code)
+    result = await finish_sign_in(hass, result)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "Demo Person"
+
+    client = await hass_client_no_auth()
+    page = await client.get("/api/plex_link/signed_in")
+    assert page.status == 200
+    assert "window.close()" in await page.text()
+
+
+async def test_sign_in_without_a_known_address(
+    hass: HomeAssistant, plex_tv: PlexTvStandIn
+) -> None:
+    """With no address for Home Assistant, the page gets no forward URL and linking still works."""
+    result = await start_flow(hass, "browser")
+    assert "forwardUrl" not in result["url"]
+    plex_tv.approve(sign_in_code(plex_tv, result))
+    assert (await finish_sign_in(hass, result))["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_sign_in_expires_and_starts_again(
+    hass: HomeAssistant, plex_tv: PlexTvStandIn
+) -> None:
+    """An expired sign-in request says so and starts a new one the same way."""
+    result = await start_flow(hass, "browser")
+    plex_tv.expire(sign_in_code(plex_tv, result))
+    result = await finish_sign_in(hass, result)
+    assert result["step_id"] == "new_code"
+    assert result["errors"] == {"base": "sign_in_expired"}
+
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    plex_tv.approve(sign_in_code(plex_tv, result))
+    assert (await finish_sign_in(hass, result))["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_sign_in_request_error_recovers(
+    hass: HomeAssistant, plex_tv: PlexTvStandIn
+) -> None:
+    """plex.tv failing to create the sign-in request shows why; Submit tries again."""
+    plex_tv.inject("create_pin", Fault(status=502))
+    result = await start_flow(hass, "browser")
+    assert result["step_id"] == "browser"
+    assert result["errors"] == {"base": "plex_tv_unavailable"}
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    plex_tv.approve(sign_in_code(plex_tv, result))
+    assert (await finish_sign_in(hass, result))["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_closing_sign_in_stops_polling(
+    hass: HomeAssistant, plex_tv: PlexTvStandIn
+) -> None:
+    """Closing the dialog during sign-in: plex.tv receives no further request."""
+    result = await start_flow(hass, "browser")
+    await asyncio.sleep(0.1)
+    assert plex_tv.count("get_pin") > 0
+    task = hass.config_entries.flow._progress[result["flow_id"]]._link_task
+
+    hass.config_entries.flow.async_abort(result["flow_id"])
+    await asyncio.sleep(0.05)  # a poll already on the wire may still land
+    closed = time.monotonic()
+    await asyncio.sleep(0.3)  # 30 poll intervals
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert task.cancelled()
+    assert plex_tv.requests_since(closed) == []
+
+
+async def test_reopened_sign_in_keeps_the_request(
+    hass: HomeAssistant, plex_tv: PlexTvStandIn
+) -> None:
+    """Re-entering the sign-in step keeps the same request: no second PIN."""
+    result = await start_flow(hass, "browser")
+    again = await hass.config_entries.flow.async_configure(result["flow_id"])
+    assert again["url"] == result["url"]
+    assert plex_tv.count("create_pin") == 1
+    plex_tv.approve(sign_in_code(plex_tv, again))
+    assert (await finish_sign_in(hass, again))["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_reauth_by_browser_with_wrong_account(
+    hass: HomeAssistant,
+    plex_tv: PlexTvStandIn,
+    init_integration: MockConfigEntry,
+    token: str,
+) -> None:
+    """Reauth offers the browser too; another account is refused there as well."""
+    other = plex_tv.add_account(
+        username="sam", title="Sam", email="sam@example.invalid"
+    )
+    result = await init_integration.start_reauth_flow(hass)
+    assert result["description_placeholders"] == {"name": "Demo Person"}
+    result = await choose(hass, result, "browser")
+    plex_tv.approve(sign_in_code(plex_tv, result), other)
+    result = await finish_sign_in(hass, result)
+    assert result["reason"] == "wrong_account"
+    assert init_integration.data[CONF_TOKEN] == token
+
+
+async def test_closing_at_the_menu(hass: HomeAssistant, plex_tv: PlexTvStandIn) -> None:
+    """Closing before choosing asks plex.tv for nothing."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    hass.config_entries.flow.async_abort(result["flow_id"])
+    assert plex_tv.requests == []
+
+
+async def test_sign_in_forward_url_is_best_effort(
+    hass: HomeAssistant, plex_tv: PlexTvStandIn
+) -> None:
+    """No known address means no forward URL; the page view is registered once."""
+    assert await async_setup_component(hass, "http", {})
+    hass.config.internal_url = "http://home-assistant.invalid:8123"
+    first = await start_flow(hass, "browser")
+    second = await start_flow(hass, "browser")
+    assert "forwardUrl" in first["url"]
+    assert "forwardUrl" in second["url"]
+    with patch(
+        "custom_components.plex_link.auth_view.get_url", side_effect=NoURLAvailableError
+    ):
+        third = await start_flow(hass, "browser")
+    assert "forwardUrl" not in third["url"]
+    for result in (first, second, third):
+        hass.config_entries.flow.async_abort(result["flow_id"])

@@ -519,3 +519,28 @@ def test_resources_parsed_defensively() -> None:
     assert bare.product == "Plex Media Server"
     assert bare.online is False
     assert empty.best_connection is None
+
+
+async def test_strong_pin_and_auth_url(
+    client: PlexTvClient, plex_tv: PlexTvStandIn
+) -> None:
+    """A strong PIN is long; the sign-in page of a stand-in is on its own address."""
+    pin = await client.create_pin(strong=True)
+    assert len(pin.code) == 25
+    assert client.auth_url(pin) == (
+        f"{plex_tv.base_url}/auth#?clientID=test-client&code={pin.code}"
+        "&context%5Bdevice%5D%5Bproduct%5D=Plex%20Link%20tests"
+    )
+
+
+def test_auth_url_on_plex_tv() -> None:
+    """For plex.tv itself the sign-in page is app.plex.tv's, with the forward URL encoded."""
+    session: Any = None
+    client = PlexTvClient(session, IDENTITY)
+    pin = Pin(id=1, code="a" * 25, lifetime=1800)
+    assert client.auth_url(pin, "http://192.0.2.1:8123/api/plex_link/signed_in") == (
+        "https://app.plex.tv/auth#?clientID=test-client&code="
+        + "a" * 25
+        + "&context%5Bdevice%5D%5Bproduct%5D=Plex%20Link%20tests"
+        "&forwardUrl=http%3A%2F%2F192.0.2.1%3A8123%2Fapi%2Fplex_link%2Fsigned_in"
+    )

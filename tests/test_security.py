@@ -36,6 +36,11 @@ async def _link_through_the_api(
     """Link the demo account as the frontend does, keeping every response body."""
     response = await client.post(FLOWS, json={"handler": DOMAIN})
     assert response.status == HTTPStatus.OK
+    flow = await response.json()
+    assert flow["type"] == "menu"
+    response = await client.post(
+        f"{FLOWS}/{flow['flow_id']}", json={"next_step_id": "link_code"}
+    )
     responses.append(await response.text())
     flow = await response.json()
     assert flow["type"] == "progress"
@@ -74,7 +79,9 @@ async def test_token_stays_out_of_logs_and_api(
     await hass.config_entries.async_reload(entry.entry_id)
     assert entry.state is ConfigEntryState.SETUP_ERROR
     flow = hass.config_entries.flow.async_progress_by_handler(DOMAIN)[0]
-    response = await client.post(f"{FLOWS}/{flow['flow_id']}", json={})
+    response = await client.post(
+        f"{FLOWS}/{flow['flow_id']}", json={"next_step_id": "link_code"}
+    )
     responses.append(await response.text())
     code = (await response.json())["description_placeholders"]["code"]
     plex_tv.approve(code)
@@ -116,6 +123,9 @@ async def test_token_stays_out_of_errors(
     caplog.set_level(logging.DEBUG)
     result = await hass.config_entries.flow.async_init(
         DOMAIN, context={"source": "user"}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "link_code"}
     )
     plex_tv.inject("user", fault, times=2)
     plex_tv.approve(result["description_placeholders"]["code"])

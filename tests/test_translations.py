@@ -159,7 +159,7 @@ def test_placeholders_are_supplied() -> None:
     assert supplied["link"] == {"code", "url", "qr_url", "minutes"}
     assert _placeholders(STRINGS["config"]["progress"]["link"]) == supplied["link"]
     for step, texts in STRINGS["config"]["step"].items():
-        for text in texts.values():
+        for text in _strings(texts):
             assert _placeholders(text) <= supplied.get(step, set()), step
 
 
@@ -167,3 +167,18 @@ def test_placeholders_are_supplied() -> None:
 def test_text_has_no_urls_or_references(text: str) -> None:
     """URLs come through placeholders; custom integrations cannot use [%key:...%]."""
     assert not re.search(r"https?://|www\.|\[%key:", text)
+
+
+@pytest.mark.parametrize("step", ["user", "reauth_confirm", "reconfigure"])
+def test_menus_name_every_way_to_link(step: str) -> None:
+    """Each menu names both ways to link, the link code first."""
+    assert list(STRINGS["config"]["step"][step]["menu_options"]) == [
+        "link_code",
+        "browser",
+    ]
+
+
+def test_external_step_text_where_the_frontend_reads_it() -> None:
+    """Home Assistant's frontend reads an external step's text from config.<step>.description."""
+    config = STRINGS["config"]
+    assert config["sign_in"]["description"] == config["step"]["sign_in"]["description"]

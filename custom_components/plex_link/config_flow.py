@@ -15,6 +15,7 @@ from homeassistant.config_entries import (
 from homeassistant.const import CONF_TOKEN, CONF_USERNAME
 from homeassistant.core import callback
 
+from .auth_view import async_signed_in_url
 from .client import async_create_client
 from .const import (
     CONF_ACCOUNT_ID,
@@ -34,14 +35,22 @@ from .plextv import (
     PlexTvServerError,
 )
 
+METHODS = ["link_code", "browser"]
+
 
 class PlexLinkConfigFlow(ConfigFlow, domain=DOMAIN):
-    """Link a Plex account: show a code, wait for it in the background, store the token."""
+    """Link a Plex account with a PIN that a background task waits on, then store the token.
+
+    Two ways to approve the PIN, neither needing a way back into Home Assistant:
+    a 4-character code typed at plex.tv/link, or signing in on Plex's page in
+    a new browser tab.
+    """
 
     VERSION = 1
 
     _client: PlexTvClient
     _linker: PinLinker
+    _method: str = "link_code"
     _link_task: asyncio.Task[None] | None = None
     _link_error: Exception | None = None
     _token: str | None = None
@@ -49,39 +58,49 @@ class PlexLinkConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_user(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Start linking at once: the first thing a person sees is the code."""
-        return await self._async_new_code("user")
+        """Offer the two ways to link, the link code first."""
+        return self.async_show_menu(step_id="user", menu_options=METHODS)
 
     async def async_step_reauth(
         self, entry_data: Mapping[str, Any]
     ) -> ConfigFlowResult:
-        """Start linking again because plex.tv rejected the stored token."""
+        """Link again because plex.tv rejected the stored token."""
         return await self.async_step_reauth_confirm()
 
     async def async_step_reauth_confirm(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Ask before showing a code, since reauth starts without the person."""
+        """Ask how to link again, since reauth starts without the person."""
         placeholders = {"name": self._get_reauth_entry().title}
-        if user_input is None:
-            return self.async_show_form(
-                step_id="reauth_confirm", description_placeholders=placeholders
-            )
-        return await self._async_new_code(
-            "reauth_confirm", description_placeholders=placeholders
+        return self.async_show_menu(
+            step_id="reauth_confirm",
+            menu_options=METHODS,
+            description_placeholders=placeholders,
         )
 
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Link the same account again for a fresh token."""
-        return await self._async_new_code("reconfigure")
+        return self.async_show_menu(step_id="reconfigure", menu_options=METHODS)
+
+    async def async_step_link_code(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Get a 4-character code to type at plex.tv/link."""
+        return await self._async_start("link_code")
+
+    async def async_step_browser(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Get a sign-in request to approve on Plex's page in this browser."""
+        return await self._async_start("browser")
 
     async def async_step_new_code(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Offer a new code after the last one expired or could not be checked."""
-        return await self._async_new_code("new_code")
+        """Start again, the same way, after the last attempt did not link."""
+        return await self._async_start(self._method)
 
     async def async_step_link(
         self, user_input: dict[str, Any] | None = None
@@ -91,9 +110,7 @@ class PlexLinkConfigFlow(ConfigFlow, domain=DOMAIN):
         Re-entrant: a reopened dialog gets the same code and the same task.
         """
         if self._link_task is None:
-            self._link_task = self.hass.async_create_background_task(
-                self._async_wait_for_token(), f"{DOMAIN} link code"
-            )
+            self._link_task = self._async_start_waiting()
         if not self._link_task.done():
             return self.async_show_progress(
                 step_id="link",
@@ -107,6 +124,26 @@ class PlexLinkConfigFlow(ConfigFlow, domain=DOMAIN):
                 progress_task=self._link_task,
             )
         return self.async_show_progress_done(next_step_id="finish")
+
+    async def async_step_sign_in(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Open Plex's sign-in page while a background task waits for approval.
+
+        Completion comes from polling the PIN, never from the page returning:
+        the forward URL back into Home Assistant only closes the tab.
+        """
+        if self._link_task is None:
+            self._link_task = self._async_start_waiting()
+            self._link_task.add_done_callback(self._async_continue_after_wait)
+        if not self._link_task.done():
+            return self.async_external_step(
+                step_id="sign_in",
+                url=self._client.auth_url(
+                    self._linker.pin, async_signed_in_url(self.hass)
+                ),
+            )
+        return self.async_external_step_done(next_step_id="finish")
 
     async def async_step_finish(
         self, user_input: dict[str, Any] | None = None
@@ -143,31 +180,51 @@ class PlexLinkConfigFlow(ConfigFlow, domain=DOMAIN):
         )
         return self.async_update_reload_and_abort(entry, data_updates=data)
 
-    async def _async_new_code(
-        self, step_id: str, description_placeholders: dict[str, str] | None = None
-    ) -> ConfigFlowResult:
-        """Ask plex.tv for a code and show it, or show the error on step_id's form."""
+    async def _async_start(self, method: str) -> ConfigFlowResult:
+        """Ask plex.tv for a PIN and show it, or show why not on method's form."""
+        self._method = method
         self._client = await async_create_client(self.hass)
         try:
-            self._linker = await PinLinker.create(self._client)
+            self._linker = await PinLinker.create(
+                self._client, strong=method == "browser"
+            )
         except Exception as err:  # noqa: BLE001
             return self.async_show_form(
-                step_id=step_id,
-                errors={"base": _error_key(err)},
-                description_placeholders=description_placeholders,
+                step_id=method, errors={"base": _error_key(err)}
             )
         self._link_task = None
         self._link_error = None
         self._token = None
+        if method == "browser":
+            return await self.async_step_sign_in()
         return await self.async_step_link()
+
+    @callback
+    def _async_start_waiting(self) -> asyncio.Task[None]:
+        """Start waiting for the PIN in a task Home Assistant cancels when it stops."""
+        return self.hass.async_create_background_task(
+            self._async_wait_for_token(), f"{DOMAIN} wait for PIN"
+        )
+
+    @callback
+    def _async_continue_after_wait(self, task: asyncio.Task[None]) -> None:
+        """Move the external step on once the wait is over (unless it was closed)."""
+        if not task.cancelled():
+            self.hass.async_create_task(
+                self.hass.config_entries.flow.async_configure(self.flow_id)
+            )
+
+    @callback
+    def async_remove(self) -> None:
+        """Stop waiting when the dialog is closed; no request follows."""
+        if self._link_task is not None:
+            self._link_task.cancel()
 
     async def _async_wait_for_token(self) -> None:
         """Wait for the person to enter the code; keep the token or the error.
 
-        A background task, so that Home Assistant cancels it when it stops
-        instead of waiting for the code to expire. Releases that have
-        async_update_progress show the code's remaining lifetime as a
-        progress bar.
+        Releases of Home Assistant that have async_update_progress show the
+        code's remaining lifetime as a progress bar.
         """
         try:
             self._token = await self._linker.wait_for_token(
@@ -180,13 +237,15 @@ class PlexLinkConfigFlow(ConfigFlow, domain=DOMAIN):
     def _async_show_new_code(self, err: Exception | None) -> ConfigFlowResult:
         """Explain why the code did not lead to a token and offer a new one."""
         return self.async_show_form(
-            step_id="new_code", errors={"base": _error_key(err)}
+            step_id="new_code", errors={"base": _error_key(err, self._method)}
         )
 
 
-def _error_key(err: Exception | None) -> str:
+def _error_key(err: Exception | None, method: str = "link_code") -> str:
     """Return the translation key that explains an error to the person."""
     match err:
+        case PlexTvPinExpiredError() if method == "browser":
+            return "sign_in_expired"
         case PlexTvPinExpiredError():
             return "code_expired"
         case PlexTvAuthenticationError():

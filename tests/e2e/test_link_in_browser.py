@@ -23,6 +23,12 @@ def open_plex_link_dialog(page: Page, home_assistant: HomeAssistantApi) -> str:
     page.get_by_text("Add integration").click()
     page.locator("dialog-add-integration").get_by_role("textbox").fill("Plex Link")
     page.locator("dialog-add-integration").get_by_text("Plex Link", exact=True).click()
+    return choose_link_code(page)
+
+
+def choose_link_code(page: Page) -> str:
+    """Pick the link code in the menu; return the code shown."""
+    page.get_by_text("Enter a code at plex.tv/link (recommended)").click()
     code = page.locator(CODE).first
     expect(code).to_have_text(re.compile(r"^[A-Z0-9]{4}$"))
     return code.inner_text().strip()
@@ -107,12 +113,13 @@ def test_reauthenticate_after_revocation(
     expect(page.get_by_text("Needs attention")).to_be_visible()
     page.screenshot(path=ARTIFACTS / "4-needs-attention.png")
     page.get_by_role("button", name=re.compile("reconfigure", re.IGNORECASE)).click()
-    expect(page.get_by_text("Link Demo Person again")).to_be_visible()
-    page.get_by_role("button", name=re.compile("submit", re.IGNORECASE)).click()
-    code = page.locator(CODE).first
-    expect(code).to_have_text(re.compile(r"^[A-Z0-9]{4}$"))
-
-    enter_code(page, plex_tv, code.inner_text().strip())
+    expect(page.get_by_text("Link your Plex account again")).to_be_visible()
+    expect(page.get_by_text("Translation Error")).to_have_count(0)
+    expect(
+        page.get_by_text("the token Home Assistant holds for Demo Person")
+    ).to_be_visible()
+    page.screenshot(path=ARTIFACTS / "5-reauth-menu.png")
+    enter_code(page, plex_tv, choose_link_code(page))
     expect(page.get_by_text("The Plex account is linked again.")).to_be_visible(
         timeout=15_000
     )
@@ -141,7 +148,7 @@ def test_expired_code_offers_a_new_one(
     expect(page.get_by_text("The code expired before it was entered.")).to_be_visible(
         timeout=15_000
     )
-    page.screenshot(path=ARTIFACTS / "5-code-expired.png")
+    page.screenshot(path=ARTIFACTS / "6-code-expired.png")
 
     plex_tv.call(lambda: setattr(plex_tv.standin, "pin_lifetime", 900))
     page.get_by_role("button", name=re.compile("submit", re.IGNORECASE)).click()
@@ -158,3 +165,41 @@ def test_expired_code_offers_a_new_one(
         "Demo Person",
         "Sam",
     }
+
+
+def test_sign_in_with_plex_in_this_browser(
+    page: Page, home_assistant: HomeAssistantApi, plex_tv: StandInThread
+) -> None:
+    """The second way in: Plex's sign-in page in a new tab; the dialog finishes by itself."""
+    ana = plex_tv.call(
+        lambda: plex_tv.standin.add_account(
+            username="ana", title="Ana", email="ana@example.invalid"
+        )
+    )
+    plex_tv.call(lambda: setattr(plex_tv.standin, "link_page_account", ana))
+    page.goto(f"{home_assistant.url}/config/integrations/dashboard")
+    page.get_by_text("Add integration").click()
+    page.locator("dialog-add-integration").get_by_role("textbox").fill("Plex Link")
+    page.locator("dialog-add-integration").get_by_text("Plex Link", exact=True).click()
+    with page.context.expect_page() as sign_in_tab:
+        page.get_by_text("Sign in with Plex in this browser").click()
+        expect(page.get_by_text("Sign in to Plex in the new tab")).to_be_visible()
+        page.screenshot(path=ARTIFACTS / "7-sign-in-dialog.png")
+        opened = page.get_by_role(
+            "button", name=re.compile("open website", re.IGNORECASE)
+        )
+        if opened.count():
+            opened.click()
+    auth = sign_in_tab.value
+    expect(auth.get_by_text("Plex Link for Home Assistant")).to_be_visible()
+    auth.screenshot(path=ARTIFACTS / "8-plex-sign-in-page.png")
+    assert "forwardUrl=" in auth.url
+    auth.click("#approve")
+    # Home Assistant listens on loopback only, so the address it offers as the
+    # forward URL cannot be reached from the tab: linking must not depend on it.
+    expect(page.get_by_text("Created configuration for Ana")).to_be_visible(
+        timeout=15_000
+    )
+    auth.screenshot(path=ARTIFACTS / "9-forward-url-unreachable.png")
+    auth.close()
+    page.screenshot(path=ARTIFACTS / "10-signed-in.png")

@@ -39,6 +39,8 @@ ENDPOINTS = (
     "signout",
     "link_page",
     "link_submit",
+    "auth_page",
+    "auth_approve",
 )
 
 
@@ -408,6 +410,8 @@ class PlexTvStandIn:
         app.router.add_delete("/api/v2/users/signout", self._signout, name="signout")
         app.router.add_get("/link{slash:/?}", self._link_page, name="link_page")
         app.router.add_post("/link", self._link_submit, name="link_submit")
+        app.router.add_get("/auth", self._auth_page, name="auth_page")
+        app.router.add_post("/auth/approve", self._auth_approve, name="auth_approve")
         return app
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
@@ -569,6 +573,36 @@ class PlexTvStandIn:
             f'<h2 id="linked">Linked</h2><p>{html.escape(pin.product)} is now linked '
             f"to {html.escape(self.link_page_account.title)}. You can close this page.</p>"
         )
+
+    async def _auth_page(self, request: web.Request) -> web.Response:
+        """GET /auth: the browser sign-in page, reading the PIN from the fragment."""
+        return _page(
+            '<h1>Sign in to Plex</h1><p id="ask">Allow <b id="product"></b> to use '
+            f"<b>{html.escape(self.link_page_account.title)}</b>'s Plex account "
+            "(plex.tv stand-in)?</p>"
+            '<button id="approve" type="button">Allow</button>'
+            '<p id="result"></p><script>'
+            "const params = new URLSearchParams(location.hash.replace(/^#!?\\??/, ''));"
+            "document.getElementById('product').textContent ="
+            " params.get('context[device][product]') || 'An app';"
+            "document.getElementById('approve').onclick = async () => {"
+            " const answer = await fetch('/auth/approve', {method: 'POST',"
+            " body: new URLSearchParams({code: params.get('code') || ''})});"
+            " const result = document.getElementById('result');"
+            " if (!answer.ok) { result.textContent = 'That sign-in request expired.'; return; }"
+            " result.id = 'signed-in'; result.textContent = 'Signed in. You can close this tab.';"
+            " const forward = params.get('forwardUrl'); if (forward) location.href = forward; };"
+            "</script>"
+        )
+
+    async def _auth_approve(self, request: web.Request) -> web.Response:
+        """POST /auth/approve: approve a strong PIN for the signed-in (demo) account."""
+        form = await request.post()
+        pin = self._live_pin(str(form.get("code", "")))
+        if pin is None or not pin.strong:
+            return _error(404, 1020, "Code not found or expired")
+        self.approve(pin.code, self.link_page_account)
+        return web.Response(status=204)
 
     def _link_form(self, code: str) -> str:
         """Return the code form of the link page."""

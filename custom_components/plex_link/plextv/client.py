@@ -7,6 +7,7 @@ from email.utils import parsedate_to_datetime
 import json
 import re
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import aiohttp
 from yarl import URL
@@ -22,6 +23,7 @@ from .exceptions import (
 from .models import Account, Pin, PlexTvIdentity, Server, servers_from_json
 
 DEFAULT_BASE_URL = "https://plex.tv"
+APP_URL = URL("https://app.plex.tv")
 MAX_BODY_BYTES = 1024 * 1024
 _DELAY_SECONDS = re.compile(r"\s*[0-9]+\s*")
 
@@ -57,10 +59,27 @@ class PlexTvClient:
         """Return plex.tv's QR image that opens the link page for this PIN."""
         return str(self._base_url / "api/v2/pins/qr" / pin.code)
 
-    async def create_pin(self) -> Pin:
-        """Ask plex.tv for a new 4-character link code."""
+    def auth_url(self, pin: Pin, forward_url: str | None = None) -> str:
+        """Return the browser sign-in page that approves a strong PIN.
+
+        plex.tv's own page lives on app.plex.tv; a stand-in serves it itself.
+        """
+        app = APP_URL if self._base_url == URL(DEFAULT_BASE_URL) else self._base_url
+        params = {
+            "clientID": self.client_identifier,
+            "code": pin.code,
+            "context[device][product]": self._identity.product,
+        }
+        if forward_url is not None:
+            params["forwardUrl"] = forward_url
+        return f"{app / 'auth'}#?{urlencode(params, quote_via=quote)}"
+
+    async def create_pin(self, *, strong: bool = False) -> Pin:
+        """Ask plex.tv for a new PIN: a 4-character link code, or a strong one."""
         return Pin.from_json(
-            await self._request("POST", "api/v2/pins", data={"strong": "false"})
+            await self._request(
+                "POST", "api/v2/pins", data={"strong": "true" if strong else "false"}
+            )
         )
 
     async def get_pin(self, pin_id: int) -> Pin:

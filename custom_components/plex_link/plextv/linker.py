@@ -36,9 +36,9 @@ class PinLinker:
         self._deadline = time.monotonic() + pin.lifetime
 
     @classmethod
-    async def create(cls, client: PlexTvClient) -> PinLinker:
-        """Ask plex.tv for a new link code and return a linker for it."""
-        return cls(client, await client.create_pin())
+    async def create(cls, client: PlexTvClient, *, strong: bool = False) -> PinLinker:
+        """Ask plex.tv for a new PIN (a link code, or strong) and return a linker for it."""
+        return cls(client, await client.create_pin(strong=strong))
 
     @property
     def remaining(self) -> float:
