@@ -7,6 +7,7 @@ from unittest.mock import PropertyMock, patch
 
 from homeassistant.const import CONF_TOKEN, CONF_USERNAME
 from homeassistant.core import HomeAssistant
+from hypothesis import settings
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
@@ -24,6 +25,12 @@ from custom_components.plex_link.plextv import PinLinker, PlexTvClient
 from .standin import PlexTvStandIn
 
 CLIENT_IDENTIFIER = "0f4d1b4e-3c11-5d0e-9a6c-64f1e1f0c0de"
+
+# Property-based tests: at least 2,000 examples per parser in CI;
+# `pytest --hypothesis-profile=long` for a longer local run.
+settings.register_profile("ci", max_examples=2_000, deadline=None)
+settings.register_profile("long", max_examples=50_000, deadline=None)
+settings.load_profile("ci")
 
 
 @pytest.fixture
@@ -53,6 +60,7 @@ def fast_plex_tv(monkeypatch: pytest.MonkeyPatch) -> None:
     """Poll every 10 ms and time requests out after 2 s, so tests run quickly."""
     monkeypatch.setattr(PinLinker, "poll_interval", 0.01)
     monkeypatch.setattr(PinLinker, "max_backoff", 0.05)
+    monkeypatch.setattr(PinLinker, "max_retry_after", 0.05)
     monkeypatch.setattr(PlexTvClient, "request_timeout", 2.0)
 
 

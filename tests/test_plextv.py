@@ -262,6 +262,11 @@ NOW = datetime(2026, 1, 1, tzinfo=UTC)
     [
         ({"expiresIn": 600}, 600),
         ({"expiresIn": -5}, 0),
+        ({"expiresIn": 10**400}, 86_400),
+        (
+            {"createdAt": "0001-01-01T00:00:00Z", "expiresAt": "9999-12-31T23:59:59Z"},
+            86_400,
+        ),
         (
             {
                 "expiresIn": "600",
@@ -342,6 +347,7 @@ async def test_linker_backs_off_and_honours_retry_after(
     """Failures in a row double the wait up to the cap; Retry-After is honoured."""
     monkeypatch.setattr(PinLinker, "poll_interval", 1.0)
     monkeypatch.setattr(PinLinker, "max_backoff", 30.0)
+    monkeypatch.setattr(PinLinker, "max_retry_after", 60.0)
     plex_tv.inject("get_pin", Fault(status=503), times=7)
     plex_tv.inject("get_pin", Fault(status=429, headers={"Retry-After": "45"}))
     linker = await PinLinker.create(client)
@@ -352,17 +358,29 @@ async def test_linker_backs_off_and_honours_retry_after(
     assert clock.sleeps == [1, 1, 2, 4, 8, 16, 30, 30, 45]
 
 
-async def test_linker_absurd_retry_after_ends_with_the_code(
+async def test_linker_caps_an_absurd_retry_after(
     client: PlexTvClient, plex_tv: PlexTvStandIn, clock: FakeClock
 ) -> None:
-    """A day-long Retry-After is honoured until the code runs out, then reported."""
+    """A day-long Retry-After is honoured for a minute, not for the code's whole life."""
     plex_tv.inject("get_pin", Fault(status=429, headers={"Retry-After": "86400"}))
     linker = await PinLinker.create(client)
+    plex_tv.approve(linker.pin.code)
 
+    await linker.wait_for_token()
+    assert clock.sleeps == [PinLinker.poll_interval, PinLinker.max_retry_after]
+
+
+async def test_linker_rate_limited_until_the_end(
+    client: PlexTvClient, plex_tv: PlexTvStandIn, clock: FakeClock
+) -> None:
+    """Rate limited until the code runs out: the wait ends with that error."""
+    plex_tv.inject(
+        "get_pin", Fault(status=429, headers={"Retry-After": "86400"}), times=None
+    )
+    linker = await PinLinker.create(client)
     with pytest.raises(PlexTvRateLimitedError):
         await linker.wait_for_token()
     assert sum(clock.sleeps) == pytest.approx(900)
-    assert plex_tv.count("get_pin") == 1
 
 
 async def test_linker_reports_lasting_trouble_at_expiry(

@@ -176,12 +176,12 @@ def parse_retry_after(value: str | None) -> float | None:
 async def _read_body(response: aiohttp.ClientResponse) -> bytes:
     """Read the body, refusing one larger than MAX_BODY_BYTES without reading it all."""
     if (response.content_length or 0) > MAX_BODY_BYTES:
-        raise PlexTvResponseError("plex.tv sent an oversized body", response.status)
+        raise PlexTvResponseError("plex.tv sent an oversized body")
     body = bytearray()
     async for chunk in response.content.iter_chunked(64 * 1024):
         body += chunk
         if len(body) > MAX_BODY_BYTES:
-            raise PlexTvResponseError("plex.tv sent an oversized body", response.status)
+            raise PlexTvResponseError("plex.tv sent an oversized body")
     return bytes(body)
 
 

@@ -23,11 +23,13 @@ class PinLinker:
 
     plex.tv asks for about one poll a second. Failures that may pass (no
     connection, 5xx, 429, a garbled body) are retried with exponential backoff,
-    honouring Retry-After; anything else ends the wait with its error.
+    honouring Retry-After up to a minute (a day-long one would outlive the
+    code); anything else ends the wait with its error.
     """
 
     poll_interval: float = 1.0
     max_backoff: float = 30.0
+    max_retry_after: float = 60.0
 
     def __init__(self, client: PlexTvClient, pin: Pin) -> None:
         """Wait on a PIN that plex.tv just handed out."""
@@ -84,9 +86,9 @@ class PinLinker:
         """Return the wait before the next poll, after failures in a row."""
         if not failures:
             return self.poll_interval
-        delay = min(self.poll_interval * 2.0 ** (failures - 1), self.max_backoff)
+        delay = min(self.poll_interval * 2.0 ** min(failures - 1, 30), self.max_backoff)
         if isinstance(error, PlexTvRateLimitedError) and error.retry_after is not None:
-            delay = max(delay, error.retry_after)
+            delay = max(delay, min(error.retry_after, self.max_retry_after))
         return delay
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from .exceptions import PlexTvResponseError
 
 DEFAULT_PIN_LIFETIME = 900.0
+MAX_PIN_LIFETIME = 86_400
 _PIN_CODE = re.compile(r"[A-Za-z0-9]{4,32}")
 
 
@@ -223,15 +224,18 @@ def _pin_lifetime(body: dict[str, Any]) -> float:
 
     `expiresIn` is preferred; otherwise `expiresAt - createdAt`, both plex.tv's,
     so a wrong clock in Home Assistant cannot shorten or stretch the code's life.
+    Whatever plex.tv says, the wait is kept between nothing and a day.
     """
     expires_in = _optional(body, "expiresIn", int)
-    if expires_in is not None:
-        return float(max(expires_in, 0))
     created = _timestamp(body.get("createdAt"))
     expires = _timestamp(body.get("expiresAt"))
-    if created is not None and expires is not None:
-        return max((expires - created).total_seconds(), 0.0)
-    return DEFAULT_PIN_LIFETIME
+    if expires_in is not None:
+        lifetime = float(min(max(expires_in, 0), MAX_PIN_LIFETIME))
+    elif created is not None and expires is not None:
+        lifetime = (expires - created).total_seconds()
+    else:
+        lifetime = DEFAULT_PIN_LIFETIME
+    return min(max(lifetime, 0.0), MAX_PIN_LIFETIME)
 
 
 def _timestamp(value: Any) -> datetime | None:
