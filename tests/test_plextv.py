@@ -371,9 +371,13 @@ async def test_linker_caps_an_absurd_retry_after(
 
 
 async def test_linker_rate_limited_until_the_end(
-    client: PlexTvClient, plex_tv: PlexTvStandIn, clock: FakeClock
+    client: PlexTvClient,
+    plex_tv: PlexTvStandIn,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Rate limited until the code runs out: the wait ends with that error."""
+    monkeypatch.setattr(PinLinker, "max_retry_after", 60.0)
     plex_tv.inject(
         "get_pin", Fault(status=429, headers={"Retry-After": "86400"}), times=None
     )
@@ -503,12 +507,13 @@ async def test_servers_and_ping(client: PlexTvClient, plex_tv: PlexTvStandIn) ->
 
 
 def test_resources_parsed_defensively() -> None:
-    """Odd devices and connections are skipped; a non-list is an error."""
+    """Odd devices and connections are skipped; anything but a list of objects is an error."""
     with pytest.raises(PlexTvResponseError):
         servers_from_json({"MediaContainer": {}})
+    with pytest.raises(PlexTvResponseError):
+        servers_from_json([1, 2])
     servers = servers_from_json(
         [
-            "junk",
             {"provides": "server", "name": "No id"},
             {"provides": "player", "name": "TV", "clientIdentifier": "tv"},
             {

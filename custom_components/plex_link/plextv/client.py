@@ -108,11 +108,11 @@ class PlexTvClient:
 
     async def ping(self, token: str) -> None:
         """Use the token, as Plex clients do to keep it from expiring."""
-        await self._request("GET", "api/v2/ping", token=token)
+        await self._request("GET", "api/v2/ping", token=token, decode=False)
 
     async def sign_out(self, token: str) -> None:
-        """Revoke the token at plex.tv."""
-        await self._request("DELETE", "api/v2/users/signout", token=token)
+        """Revoke the token at plex.tv; any 2xx answer means it is signed out."""
+        await self._request("DELETE", "api/v2/users/signout", token=token, decode=False)
 
     async def _request(
         self,
@@ -122,8 +122,9 @@ class PlexTvClient:
         token: str | None = None,
         data: dict[str, str] | None = None,
         params: dict[str, str] | None = None,
+        decode: bool = True,
     ) -> Any:
-        """Send one request and return its JSON body, or None when it had none."""
+        """Send one request and return its JSON body (None if empty or not decoded)."""
         headers = {"Accept": "application/json", **self._identity.headers}
         if token is not None:
             headers["X-Plex-Token"] = token
@@ -148,7 +149,7 @@ class PlexTvClient:
             ) from err
 
         if 200 <= status < 300:
-            return _decode(body) if body.strip() else None
+            return _decode(body) if decode and body.strip() else None
         if status == 401 or (status == 422 and b"invalid token" in body.lower()):
             raise PlexTvAuthenticationError("plex.tv rejected the token")
         if status == 429:

@@ -170,14 +170,10 @@ class Server:
 
 def servers_from_json(data: Any) -> list[Server]:
     """Return the servers among `/api/v2/resources`."""
-    if not isinstance(data, list):
+    if not isinstance(data, list) or not all(isinstance(d, dict) for d in data):
         raise PlexTvResponseError("plex.tv sent resources of an unexpected shape")
     return _parse_each(
-        (
-            device
-            for device in data
-            if isinstance(device, dict) and "server" in str(device.get("provides", ""))
-        ),
+        (device for device in data if "server" in str(device.get("provides", ""))),
         Server.from_json,
     )
 
