@@ -145,7 +145,12 @@ def assert_clean_log(caplog: pytest.LogCaptureFixture, plex_tv: PlexTvStandIn) -
             continue
         message = record.getMessage()
         assert record.exc_info is None, message
-        for marker in ("Unexpected error", "Error doing job", "never retrieved", "Traceback"):
+        for marker in (
+            "Unexpected error",
+            "Error doing job",
+            "never retrieved",
+            "Traceback",
+        ):
             assert marker not in message
     for token in plex_tv.issued_tokens:
         assert token not in caplog.text

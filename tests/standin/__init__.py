@@ -232,7 +232,10 @@ class StandInPin:
 
 @dataclass(kw_only=True)
 class Fault:
-    """One wrong answer the stand-in gives instead of the right one."""
+    """One wrong answer the stand-in gives instead of the right one.
+
+    With then_answer, the fault is only the delay: the right answer follows it.
+    """
 
     status: int = 500
     body: bytes | str | None = None
@@ -242,6 +245,7 @@ class Fault:
     drop: bool = False
     truncate: bool = False
     chunked: bool = False
+    then_answer: bool = False
 
     async def respond(self, request: web.Request) -> web.StreamResponse:
         """Answer the request the way this fault says."""
@@ -446,7 +450,9 @@ class PlexTvStandIn:
             )
         )
         fault = self._take_fault(endpoint)
-        if fault is not None:
+        if fault is not None and fault.then_answer:
+            await asyncio.sleep(fault.delay)
+        elif fault is not None:
             return await fault.respond(request)
         if (
             request.path.startswith("/api/")

@@ -1,0 +1,157 @@
+"""Lifecycle and hostile callers: concurrency, many accounts, restarts, reloads, the REST API."""
+
+from __future__ import annotations
+
+import asyncio
+from http import HTTPStatus
+import time
+
+from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
+from homeassistant.const import CONF_TOKEN
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.setup import async_setup_component
+from homeassistant.util.json import JsonObjectType
+from pytest_homeassistant_custom_component.common import MockConfigEntry, flush_store
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+
+from custom_components.plex_link.const import DOMAIN
+
+from .conftest import CLIENT_IDENTIFIER
+from .standin import Fault, PlexTvStandIn
+
+
+async def _code_flow(hass: HomeAssistant) -> dict:
+    """Add Plex Link and choose the link code."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    return await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "link_code"}
+    )
+
+
+async def test_two_flows_for_one_account(
+    hass: HomeAssistant, plex_tv: PlexTvStandIn
+) -> None:
+    """Two dialogs linking the same account at once: one entry, the other aborts."""
+    first, second = await asyncio.gather(_code_flow(hass), _code_flow(hass))
+    for flow in (first, second):
+        plex_tv.approve(flow["description_placeholders"]["code"])
+    await hass.async_block_till_done(wait_background_tasks=True)
+    results = await asyncio.gather(
+        *(
+            hass.config_entries.flow.async_configure(f["flow_id"])
+            for f in (first, second)
+        )
+    )
+    assert sorted(result["type"] for result in results) == [
+        FlowResultType.ABORT,
+        FlowResultType.CREATE_ENTRY,
+    ]
+    assert [r["reason"] for r in results if r["type"] is FlowResultType.ABORT] == [
+        "already_configured"
+    ]
+    assert len(hass.config_entries.async_entries(DOMAIN)) == 1
+
+
+async def test_fifty_accounts_load_together(
+    hass: HomeAssistant, plex_tv: PlexTvStandIn
+) -> None:
+    """50 entries set up at once, as at startup: all load, two requests each, a slow one blocks none."""
+    entries = []
+    for number in range(50):
+        account = plex_tv.add_account(
+            username=f"user{number}",
+            title=f"User {number}",
+            email=f"u{number}@example.invalid",
+        )
+        entry = MockConfigEntry(
+            domain=DOMAIN,
+            title=account.title,
+            unique_id=account.uuid,
+            data={
+                CONF_TOKEN: plex_tv.issue_token(account),
+                "client_identifier": CLIENT_IDENTIFIER,
+                "account_id": account.id,
+                "account_uuid": account.uuid,
+                "username": account.username,
+            },
+        )
+        entry.add_to_hass(hass)
+        entries.append(entry)
+    # The first account's answer is slow; the others must not wait for it.
+    plex_tv.inject("user", Fault(delay=1.0, then_answer=True))
+
+    startup = asyncio.create_task(async_setup_component(hass, DOMAIN, {}))
+    deadline = time.monotonic() + 10
+    while [entry.state for entry in entries].count(ConfigEntryState.LOADED) < 49:
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.01)
+    states = [entry.state for entry in entries]
+    assert states.count(ConfigEntryState.LOADED) == 49
+    assert states.count(ConfigEntryState.SETUP_IN_PROGRESS) == 1
+
+    assert await startup
+    await hass.async_block_till_done()
+    assert all(entry.state is ConfigEntryState.LOADED for entry in entries)
+    assert plex_tv.count("user") == 50
+    assert plex_tv.count("resources") == 50
+    assert len(plex_tv.requests) == 100
+
+
+async def test_linked_entry_is_stored(
+    hass: HomeAssistant, plex_tv: PlexTvStandIn, hass_storage: dict
+) -> None:
+    """What a restart reads back: the entry, its account and its token are in storage."""
+    flow = await _code_flow(hass)
+    plex_tv.approve(flow["description_placeholders"]["code"])
+    await hass.async_block_till_done(wait_background_tasks=True)
+    result = await hass.config_entries.flow.async_configure(flow["flow_id"])
+    await flush_store(hass.config_entries._store)
+
+    stored = hass_storage["core.config_entries"]["data"]["entries"]
+    assert [(e["domain"], e["unique_id"], e["title"]) for e in stored] == [
+        (DOMAIN, plex_tv.demo_account.uuid, "Demo Person")
+    ]
+    assert stored[0]["data"] == dict(result["result"].data)
+    assert plex_tv.tokens[stored[0]["data"][CONF_TOKEN]] is plex_tv.demo_account
+
+
+async def test_reload_while_refreshing(
+    hass: HomeAssistant, plex_tv: PlexTvStandIn, init_integration: MockConfigEntry
+) -> None:
+    """A reload during a slow refresh leaves one loaded entry and no stray work."""
+    plex_tv.inject("resources", Fault(delay=0.5, then_answer=True))
+    refresh = asyncio.create_task(
+        init_integration.runtime_data.coordinator.async_refresh()
+    )
+    await asyncio.sleep(0.1)
+    assert await hass.config_entries.async_reload(init_integration.entry_id)
+    await refresh
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert init_integration.state is ConfigEntryState.LOADED
+    assert hass.states.get("binary_sensor.demo_person_plex_pass").state == "on"
+
+
+async def test_get_token_over_the_rest_api(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    hass_client: ClientSessionGenerator,
+    hass_read_only_access_token: str,
+    token: str,
+) -> None:
+    """The REST API hands the token to an administrator, and refuses everyone else."""
+    assert await async_setup_component(hass, "api", {})
+    url = "/api/services/plex_link/get_token?return_response"
+
+    read_only = await hass_client(hass_read_only_access_token)
+    refused = await read_only.post(url, json={})
+    assert refused.status == HTTPStatus.UNAUTHORIZED
+    assert token not in await refused.text()
+
+    admin = await hass_client()
+    allowed = await admin.post(url, json={})
+    assert allowed.status == HTTPStatus.OK
+    body: JsonObjectType = await allowed.json()
+    assert body["service_response"]["token"] == token  # type: ignore[index]
