@@ -100,6 +100,11 @@ class HomeAssistantProcess:
         self._log = log
         self._process: subprocess.Popen[bytes] | None = None
 
+    def restart(self) -> None:
+        """Stop Home Assistant and start it again on the same config dir."""
+        self.__exit__(None, None, None)
+        self.__enter__()
+
     def __enter__(self) -> Self:
         """Start Home Assistant and wait until it serves its UI."""
         self.config_dir.mkdir(parents=True, exist_ok=True)

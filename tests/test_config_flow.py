@@ -117,6 +117,18 @@ async def submit_and_link(
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
+async def assert_no_more_requests(hass: HomeAssistant, plex_tv: PlexTvStandIn) -> None:
+    """Check that plex.tv hears nothing for 30 poll intervals.
+
+    A poll already on the wire when the wait was cancelled may still land.
+    """
+    await asyncio.sleep(0.05)
+    quiet_since = time.monotonic()
+    await asyncio.sleep(0.3)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert plex_tv.requests_since(quiet_since) == []
+
+
 async def finish_waiting(
     hass: HomeAssistant, result: ConfigFlowResult
 ) -> ConfigFlowResult:
@@ -342,13 +354,8 @@ async def test_closing_the_dialog_stops_polling(
     task = flow.async_get_progress_task()
 
     hass.config_entries.flow.async_abort(result["flow_id"])
-    await asyncio.sleep(0.05)  # a poll already on the wire may still land
-    closed = time.monotonic()
-    await asyncio.sleep(0.3)  # 30 poll intervals
-    await hass.async_block_till_done(wait_background_tasks=True)
-
+    await assert_no_more_requests(hass, plex_tv)
     assert task.cancelled()
-    assert plex_tv.requests_since(closed) == []
 
 
 async def test_stopping_home_assistant_stops_polling(
@@ -362,12 +369,8 @@ async def test_stopping_home_assistant_stops_polling(
     ].async_get_progress_task()
 
     await hass.async_stop()
-    await asyncio.sleep(0.05)  # a poll already on the wire may still land
-    stopped = time.monotonic()
-    await asyncio.sleep(0.3)  # 30 poll intervals
-
+    await assert_no_more_requests(hass, plex_tv)
     assert task.cancelled()
-    assert plex_tv.requests_since(stopped) == []
 
 
 async def test_reopened_dialog_shows_the_same_code(
@@ -623,13 +626,8 @@ async def test_closing_sign_in_stops_polling(
     task = hass.config_entries.flow._progress[result["flow_id"]]._link_task
 
     hass.config_entries.flow.async_abort(result["flow_id"])
-    await asyncio.sleep(0.05)  # a poll already on the wire may still land
-    closed = time.monotonic()
-    await asyncio.sleep(0.3)  # 30 poll intervals
-    await hass.async_block_till_done(wait_background_tasks=True)
-
+    await assert_no_more_requests(hass, plex_tv)
     assert task.cancelled()
-    assert plex_tv.requests_since(closed) == []
 
 
 async def test_reopened_sign_in_keeps_the_request(

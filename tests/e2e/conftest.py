@@ -41,8 +41,9 @@ PASSWORD = "plex-link-e2e"
 class HomeAssistantApi:
     """Home Assistant's REST API as the owner, for set-up and checks around the UI."""
 
-    def __init__(self, url: str, access_token: str) -> None:
-        self.url = url
+    def __init__(self, process: HomeAssistantProcess, access_token: str) -> None:
+        self.process = process
+        self.url = process.url
         self._headers = {"Authorization": f"Bearer {access_token}"}
 
     def request(self, method: str, path: str, body: object = None) -> object:
@@ -141,7 +142,7 @@ def home_assistant(
             config, port=18123, plex_tv_url=plex_tv.url, log=log
         ) as hass,
     ):
-        yield HomeAssistantApi(hass.url, _onboard(hass.url))
+        yield HomeAssistantApi(hass, _onboard(hass.url))
 
 
 @pytest.fixture(scope="session")

@@ -203,3 +203,21 @@ def test_sign_in_with_plex_in_this_browser(
     auth.screenshot(path=ARTIFACTS / "9-forward-url-unreachable.png")
     auth.close()
     page.screenshot(path=ARTIFACTS / "10-signed-in.png")
+
+
+def test_restart_keeps_every_entry(
+    page: Page, home_assistant: HomeAssistantApi, plex_tv: StandInThread
+) -> None:
+    """After a restart on the same config dir, every linked account loads with its token."""
+    before = {entry["title"]: entry["state"] for entry in home_assistant.entries()}
+    assert before == dict.fromkeys(("Demo Person", "Sam", "Ana"), "loaded")
+    home_assistant.process.restart()
+
+    deadline = time.monotonic() + 60
+    while {e["title"]: e["state"] for e in home_assistant.entries()} != before:
+        assert time.monotonic() < deadline, "the entries did not load again"
+        time.sleep(0.5)
+    assert home_assistant.state("binary_sensor.demo_person_plex_pass") == "on"
+    page.goto(f"{home_assistant.url}/config/integrations/integration/plex_link")
+    expect(page.get_by_text("Needs attention")).to_have_count(0)
+    page.screenshot(path=ARTIFACTS / "11-after-restart.png")
