@@ -71,11 +71,10 @@ class PlexLinkConfigFlow(ConfigFlow, domain=DOMAIN):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Ask how to link again, since reauth starts without the person."""
-        placeholders = {"name": self._get_reauth_entry().title}
         return self.async_show_menu(
             step_id="reauth_confirm",
             menu_options=METHODS,
-            description_placeholders=placeholders,
+            description_placeholders={"name": self._get_reauth_entry().title},
         )
 
     async def async_step_reconfigure(
