@@ -12,10 +12,12 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.setup import async_setup_component
 from homeassistant.util.json import JsonObjectType
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, flush_store
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.plex_link.const import DOMAIN
+from custom_components.plex_link.plextv import PlexTvClient
 
 from .conftest import CLIENT_IDENTIFIER
 from .standin import Fault, PlexTvStandIn
@@ -56,7 +58,7 @@ async def test_two_flows_for_one_account(
 
 
 async def test_fifty_accounts_load_together(
-    hass: HomeAssistant, plex_tv: PlexTvStandIn
+    hass: HomeAssistant, plex_tv: PlexTvStandIn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """50 entries set up at once, as at startup: all load, two requests each, a slow one blocks none."""
     entries = []
@@ -80,8 +82,10 @@ async def test_fifty_accounts_load_together(
         )
         entry.add_to_hass(hass)
         entries.append(entry)
-    # The first account's answer is slow; the others must not wait for it.
-    plex_tv.inject("user", Fault(delay=1.0, then_answer=True))
+    # The first account's answer is held back; the others must not wait for it.
+    monkeypatch.setattr(PlexTvClient, "request_timeout", 30.0)
+    held = asyncio.Event()
+    plex_tv.inject("user", Fault(then_answer=True, hold=held))
 
     startup = asyncio.create_task(async_setup_component(hass, DOMAIN, {}))
     deadline = time.monotonic() + 10
@@ -91,6 +95,7 @@ async def test_fifty_accounts_load_together(
     states = [entry.state for entry in entries]
     assert states.count(ConfigEntryState.LOADED) == 49
     assert states.count(ConfigEntryState.SETUP_IN_PROGRESS) == 1
+    held.set()
 
     assert await startup
     await hass.async_block_till_done()

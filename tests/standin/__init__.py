@@ -234,7 +234,8 @@ class StandInPin:
 class Fault:
     """One wrong answer the stand-in gives instead of the right one.
 
-    With then_answer, the fault is only the delay: the right answer follows it.
+    With then_answer, the fault is only the delay (and, with hold, the wait for
+    that event): the right answer follows it.
     """
 
     status: int = 500
@@ -246,6 +247,7 @@ class Fault:
     truncate: bool = False
     chunked: bool = False
     then_answer: bool = False
+    hold: asyncio.Event | None = None
 
     async def respond(self, request: web.Request) -> web.StreamResponse:
         """Answer the request the way this fault says."""
@@ -452,6 +454,8 @@ class PlexTvStandIn:
         fault = self._take_fault(endpoint)
         if fault is not None and fault.then_answer:
             await asyncio.sleep(fault.delay)
+            if fault.hold is not None:
+                await fault.hold.wait()
         elif fault is not None:
             return await fault.respond(request)
         if (
