@@ -406,7 +406,10 @@ class PlexTvStandIn:
     def make_app(self) -> web.Application:
         """Return the aiohttp application that plays plex.tv."""
         app = web.Application(middlewares=[self._record_and_inject])
-        app.router.add_post("/api/v2/pins", self._create_pin, name="create_pin")
+        # plexauth asks for /api/v2/pins.json; plex.tv answers both.
+        app.router.add_post(
+            r"/api/v2/pins{suffix:(\.json)?}", self._create_pin, name="create_pin"
+        )
         app.router.add_put("/api/v2/pins/link", self._link_pin, name="link_pin")
         app.router.add_get("/api/v2/pins/qr/{code}", self._qr, name="qr")
         app.router.add_get("/api/v2/pins/{id}", self._get_pin, name="get_pin")
@@ -458,10 +461,12 @@ class PlexTvStandIn:
                 await fault.hold.wait()
         elif fault is not None:
             return await fault.respond(request)
+        form = await request.post() if request.method == "POST" else {}
         if (
             request.path.startswith("/api/")
             and endpoint != "qr"
             and not _param(request, "X-Plex-Client-Identifier")
+            and not form.get("X-Plex-Client-Identifier")
         ):
             return _error(400, 1000, "X-Plex-Client-Identifier is missing")
         result: web.StreamResponse = await handler(request)
@@ -492,13 +497,15 @@ class PlexTvStandIn:
             id=self._next_pin_id,
             code=self._new_code(is_strong),
             strong=is_strong,
-            client_identifier=_param(request, "X-Plex-Client-Identifier"),
-            product=_param(request, "X-Plex-Product") or "Unknown",
+            client_identifier=_param(request, "X-Plex-Client-Identifier")
+            or str(form.get("X-Plex-Client-Identifier", "")),
+            product=_param(request, "X-Plex-Product")
+            or str(form.get("X-Plex-Product", "Unknown")),
             created_at=now,
             expires_at=now + timedelta(seconds=lifetime),
         )
         self.pins[pin.id] = pin
-        return web.json_response(pin.to_json(self.base_url), status=201)
+        return self._pin_answer(request, pin, status=201)
 
     async def _get_pin(self, request: web.Request) -> web.Response:
         """GET /api/v2/pins/{id}: the token once the code was entered."""
@@ -509,7 +516,25 @@ class PlexTvStandIn:
         pin = self.pins.get(pin_id)
         if pin is None or pin.expired:
             return _error(404, 1020, "Code not found or expired")
-        return web.json_response(pin.to_json(self.base_url))
+        return self._pin_answer(request, pin)
+
+    def _pin_answer(
+        self, request: web.Request, pin: StandInPin, status: int = 200
+    ) -> web.Response:
+        """Answer with a PIN as JSON, or as XML to clients that do not ask for JSON."""
+        body = pin.to_json(self.base_url)
+        if "json" in request.headers.get("Accept", "") or request.path.endswith(
+            ".json"
+        ):
+            return web.json_response(body, status=status)
+        attributes = " ".join(
+            f'{key}="{html.escape(str(value))}"'
+            for key, value in body.items()
+            if value is not None and not isinstance(value, dict)
+        )
+        return web.Response(
+            status=status, text=f"<pin {attributes}/>", content_type="application/xml"
+        )
 
     async def _link_pin(self, request: web.Request) -> web.Response:
         """PUT /api/v2/pins/link: claim a 4-character code as a signed-in account."""

@@ -1,0 +1,1 @@
+"""Benchmarks of Plex Link, run with scripts/bench."""
