@@ -118,3 +118,27 @@ def test_tokens_survive_a_restart(tmp_path: Path) -> None:
     second = PlexTvStandIn(state_file=state)
     assert set(second.tokens) == {token}
     assert second.demo_account.uuid == first.demo_account.uuid
+
+
+async def test_answers_older_clients_like_plex_tv(plex_tv: PlexTvStandIn) -> None:
+    """XML without Accept: JSON, the .json path, and X-Plex-* sent as form fields."""
+    async with aiohttp.ClientSession() as session:
+        async with session.post(
+            f"{plex_tv.base_url}/api/v2/pins.json?strong=true",
+            data={
+                "X-Plex-Client-Identifier": "form-client",
+                "X-Plex-Product": "Old app",
+            },
+        ) as response:
+            assert response.status == 201
+            pin = await response.json()
+        assert plex_tv.pins[pin["id"]].client_identifier == "form-client"
+        assert plex_tv.pins[pin["id"]].product == "Old app"
+        async with session.get(
+            f"{plex_tv.base_url}/api/v2/pins/{pin['id']}",
+            headers={"X-Plex-Client-Identifier": "form-client"},
+        ) as response:
+            assert response.content_type == "application/xml"
+            assert (
+                f'<pin id="{pin["id"]}" code="{pin["code"]}"' in await response.text()
+            )
