@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 import pytest
@@ -17,6 +17,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.plex_link.const import DOMAIN
 
+from .flow import enter_code, finish_waiting, start_flow, submit_and_link
 from .standin import Fault, PlexTvStandIn
 
 HTML = "<html><body>Sign in to the hotel Wi-Fi</body></html>"
@@ -140,24 +141,6 @@ def assert_clean_log(caplog: pytest.LogCaptureFixture, plex_tv: PlexTvStandIn) -
         assert token[:8] not in caplog.text
 
 
-async def start_code_flow(hass: HomeAssistant) -> dict:
-    """Add Plex Link and choose the link code."""
-    result = await hass.config_entries.flow.async_init(
-        DOMAIN, context={"source": SOURCE_USER}
-    )
-    return await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"next_step_id": "link_code"}
-    )
-
-
-async def link(hass: HomeAssistant, plex_tv: PlexTvStandIn, result: dict) -> dict:
-    """Enter the shown code and let the flow go on."""
-    assert result["type"] is FlowResultType.SHOW_PROGRESS
-    plex_tv.approve(result["description_placeholders"]["code"])
-    await hass.async_block_till_done(wait_background_tasks=True)
-    return await hass.config_entries.flow.async_configure(result["flow_id"])
-
-
 def test_matrix_covers_every_fault() -> None:
     """Every fault has a written outcome for every call of the link flow."""
     for table in (ERROR_SHOWN, CREATE_PIN, POLL_PIN):
@@ -175,10 +158,9 @@ async def test_create_pin(
     """Asking for a code while plex.tv misbehaves."""
     caplog.set_level(logging.DEBUG)
     plex_tv.inject("create_pin", FAULTS[fault])
-    result = await start_code_flow(hass)
+    result = await start_flow(hass)
     if result["type"] is FlowResultType.SHOW_PROGRESS:
-        await hass.async_block_till_done(wait_background_tasks=True)
-        result = await hass.config_entries.flow.async_configure(result["flow_id"])
+        result = await finish_waiting(hass, result)
         step, key = "new_code", CREATE_PIN[fault].removeprefix("new_code:")
     else:
         step, key = "link_code", CREATE_PIN[fault]
@@ -186,8 +168,7 @@ async def test_create_pin(
     assert CREATE_PIN[fault] == (f"new_code:{key}" if step == "new_code" else key)
 
     plex_tv.clear_faults()
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
-    assert (await link(hass, plex_tv, result))["type"] is FlowResultType.CREATE_ENTRY
+    await submit_and_link(hass, plex_tv, result)
     assert_clean_log(caplog, plex_tv)
 
 
@@ -201,17 +182,14 @@ async def test_poll_pin(
     """Polling the code while plex.tv misbehaves, twice in a row."""
     caplog.set_level(logging.DEBUG)
     plex_tv.inject("get_pin", FAULTS[fault], times=2)
-    result = await link(hass, plex_tv, await start_code_flow(hass))
+    result = await enter_code(hass, plex_tv, await start_flow(hass))
     if POLL_PIN[fault] == "links":
         assert result["type"] is FlowResultType.CREATE_ENTRY
     else:
         key = POLL_PIN[fault].removeprefix("new_code:")
         assert (result["step_id"], result["errors"]) == ("new_code", {"base": key})
         plex_tv.clear_faults()
-        result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
-        assert (await link(hass, plex_tv, result))[
-            "type"
-        ] is FlowResultType.CREATE_ENTRY
+        await submit_and_link(hass, plex_tv, result)
     assert_clean_log(caplog, plex_tv)
 
 
@@ -225,7 +203,7 @@ async def test_get_account_in_flow(
     """Reading the account after the code was entered while plex.tv misbehaves."""
     caplog.set_level(logging.DEBUG)
     plex_tv.inject("user", FAULTS[fault], times=2)
-    result = await link(hass, plex_tv, await start_code_flow(hass))
+    result = await enter_code(hass, plex_tv, await start_flow(hass))
     assert (result["step_id"], result["errors"]) == (
         "finish",
         {"base": GET_ACCOUNT[fault]},

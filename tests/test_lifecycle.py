@@ -6,7 +6,7 @@ import asyncio
 from http import HTTPStatus
 import time
 
-from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_TOKEN
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -20,24 +20,15 @@ from custom_components.plex_link.const import DOMAIN
 from custom_components.plex_link.plextv import PlexTvClient
 
 from .conftest import CLIENT_IDENTIFIER
+from .flow import enter_code, start_flow
 from .standin import Fault, PlexTvStandIn
-
-
-async def _code_flow(hass: HomeAssistant) -> dict:
-    """Add Plex Link and choose the link code."""
-    result = await hass.config_entries.flow.async_init(
-        DOMAIN, context={"source": SOURCE_USER}
-    )
-    return await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"next_step_id": "link_code"}
-    )
 
 
 async def test_two_flows_for_one_account(
     hass: HomeAssistant, plex_tv: PlexTvStandIn
 ) -> None:
     """Two dialogs linking the same account at once: one entry, the other aborts."""
-    first, second = await asyncio.gather(_code_flow(hass), _code_flow(hass))
+    first, second = await asyncio.gather(start_flow(hass), start_flow(hass))
     for flow in (first, second):
         plex_tv.approve(flow["description_placeholders"]["code"])
     await hass.async_block_till_done(wait_background_tasks=True)
@@ -109,10 +100,7 @@ async def test_linked_entry_is_stored(
     hass: HomeAssistant, plex_tv: PlexTvStandIn, hass_storage: dict
 ) -> None:
     """What a restart reads back: the entry, its account and its token are in storage."""
-    flow = await _code_flow(hass)
-    plex_tv.approve(flow["description_placeholders"]["code"])
-    await hass.async_block_till_done(wait_background_tasks=True)
-    result = await hass.config_entries.flow.async_configure(flow["flow_id"])
+    result = await enter_code(hass, plex_tv, await start_flow(hass))
     await flush_store(hass.config_entries._store)
 
     stored = hass_storage["core.config_entries"]["data"]["entries"]
