@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 import random
 import statistics
@@ -19,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+from typing import Any
 
 import aiohttp
 import plexapi.myplex
@@ -58,6 +59,28 @@ class Link:
     cancelled_at: float | None = None
     ready: threading.Event = field(default_factory=threading.Event)
 
+    def started(self, pin_id: int) -> None:
+        """Note that the client has its PIN, so the approver can schedule it."""
+        self.pin_id, self.created = pin_id, time.monotonic()
+        self.ready.set()
+
+    def linked(self, token: str | None) -> None:
+        """Note the token and when it arrived."""
+        self.token, self.finished = token, time.monotonic()
+
+
+async def _wait_or_cancel(
+    link: Link, waiting: Coroutine[Any, Any, str | None], cancel_after: float | None
+) -> None:
+    """Wait for an asyncio client's token, or cancel the wait after cancel_after seconds."""
+    task = asyncio.create_task(waiting)
+    if cancel_after is None:
+        link.linked(await task)
+        return
+    await asyncio.sleep(cancel_after)
+    task.cancel()
+    link.cancelled_at = time.monotonic()
+
 
 def _plex_link(link: Link, base_url: str, cancel_after: float | None) -> None:
     """Link with Plex Link's PinLinker on its own event loop."""
@@ -67,16 +90,8 @@ def _plex_link(link: Link, base_url: str, cancel_after: float | None) -> None:
             linker = await PinLinker.create(
                 PlexTvClient(session, IDENTITY, base_url=base_url)
             )
-            link.pin_id, link.created = linker.pin.id, time.monotonic()
-            link.ready.set()
-            waiting = asyncio.create_task(linker.wait_for_token())
-            if cancel_after is None:
-                link.token = await waiting
-                link.finished = time.monotonic()
-                return
-            await asyncio.sleep(cancel_after)
-            waiting.cancel()
-            link.cancelled_at = time.monotonic()
+            link.started(linker.pin.id)
+            await _wait_or_cancel(link, linker.wait_for_token(), cancel_after)
 
     asyncio.run(run())
 
@@ -88,12 +103,10 @@ def _plexapi(link: Link, base_url: str, cancel_after: float | None) -> None:
         headers={"X-Plex-Client-Identifier": "bench-plexapi"}
     )
     login.run(timeout=60)
-    link.pin_id, link.created = int(login._id), time.monotonic()
-    link.ready.set()
+    link.started(int(login._id))
     if cancel_after is None:
         login.waitForLogin()
-        link.token = login.token
-        link.finished = time.monotonic()
+        link.linked(login.token)
         return
     time.sleep(cancel_after)
     login.stop()
@@ -108,16 +121,8 @@ def _plexauth(link: Link, base_url: str, cancel_after: float | None) -> None:
     async def run() -> None:
         async with plexauth.PlexAuth({"X-Plex-Product": "bench"}) as auth:
             await auth.initiate_auth()
-            link.pin_id, link.created = int(auth._identifier), time.monotonic()
-            link.ready.set()
-            waiting = asyncio.create_task(auth.token(timeout=60))
-            if cancel_after is None:
-                link.token = await waiting
-                link.finished = time.monotonic()
-                return
-            await asyncio.sleep(cancel_after)
-            waiting.cancel()
-            link.cancelled_at = time.monotonic()
+            link.started(int(auth._identifier))
+            await _wait_or_cancel(link, auth.token(timeout=60), cancel_after)
 
     asyncio.run(run())
 
