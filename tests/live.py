@@ -38,20 +38,57 @@ logger:
 """
 
 
-class StandInThread:
+class LoopThread:
+    """An asyncio event loop in its own thread, driven from other threads."""
+
+    def __init__(self) -> None:
+        """Prepare the loop and its thread."""
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+
+    def __enter__(self) -> Self:
+        """Start the loop."""
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Stop the loop and end the thread."""
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+
+    def run[T](
+        self, coroutine: Coroutine[Any, Any, T], timeout: float | None = 30
+    ) -> T:
+        """Run a coroutine on the loop and return its result."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
+
+    def call[T](self, function: Callable[[], T]) -> T:
+        """Run a plain function on the loop, where the state it touches lives."""
+
+        async def run() -> T:
+            return function()
+
+        return self.run(run())
+
+
+class StandInThread(LoopThread):
     """The plex.tv stand-in, served from its own thread and event loop."""
 
     def __init__(self, *, port: int = 0, state_file: Path | None = None) -> None:
         """Prepare a stand-in on a loopback port (0 picks a free one)."""
+        super().__init__()
         self.standin = PlexTvStandIn(state_file=state_file)
         self._port = port
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self.url = ""
 
     def __enter__(self) -> Self:
         """Start serving."""
-        self._thread.start()
+        super().__enter__()
         self.url = self.run(self.standin.start(port=self._port))
         return self
 
@@ -63,22 +100,7 @@ class StandInThread:
     ) -> None:
         """Stop serving and end the thread."""
         self.run(self.standin.stop())
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=10)
-
-    def run[T](self, coroutine: Coroutine[Any, Any, T]) -> T:
-        """Run a coroutine on the stand-in's loop and return its result."""
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(
-            timeout=30
-        )
-
-    def call[T](self, function: Callable[[], T]) -> T:
-        """Run a plain function on the stand-in's loop, where its state lives."""
-
-        async def run() -> T:
-            return function()
-
-        return self.run(run())
+        super().__exit__(exc_type, exc, traceback)
 
 
 class HomeAssistantProcess:

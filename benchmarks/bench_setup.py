@@ -1,0 +1,262 @@
+"""Plex Link inside Home Assistant: setup time, memory per entry, plex.tv requests per hour.
+
+Home Assistant starts as the hass command starts it (bootstrap, frontend, http
+on a free loopback port, configuration in artifacts/bench-home-assistant). The plex.tv
+stand-in serves from a process of its own, so its memory is not counted.
+
+    python -m benchmarks.bench_setup [--timed 10] [--entries 1 10 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from datetime import timedelta
+import gc
+import multiprocessing
+from multiprocessing.connection import Connection
+import os
+from pathlib import Path
+import re
+import shutil
+import socket
+import statistics
+import time
+import tracemalloc
+from typing import Any
+
+from homeassistant import bootstrap
+from homeassistant.const import CONF_TOKEN, CONF_USERNAME
+from homeassistant.core import HomeAssistant
+from homeassistant.runner import RuntimeConfig
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
+
+from custom_components.plex_link.const import (
+    CONF_ACCOUNT_ID,
+    CONF_ACCOUNT_UUID,
+    CONF_CLIENT_IDENTIFIER,
+    DOMAIN,
+    PLEX_TV_URL_ENV,
+)
+from custom_components.plex_link.coordinator import UPDATE_INTERVAL
+from tests.live import CONFIGURATION, ROOT, StandInThread
+from tests.standin import StandInServer
+
+CONFIG_DIR = ROOT / "artifacts" / "bench-home-assistant"
+Account = tuple[str, dict[str, Any]]
+
+
+def _serve_standin(connection: Connection, accounts: int) -> None:
+    """Serve the stand-in with extra accounts; answer request counts until told to stop.
+
+    Sends the URL and a (token, account) pair per account first, then answers
+    each endpoint name received ("" for all) with its request count.
+    """
+    with StandInThread() as plex_tv:
+
+        def provision() -> list[Account]:
+            made = []
+            for number in range(accounts):
+                username = f"bench{number}"
+                account = plex_tv.standin.add_account(
+                    username=username,
+                    title=f"Bench {number}",
+                    email=f"{username}@example.invalid",
+                )
+                account.servers.append(StandInServer(name=f"Shelf {number}"))
+                made.append(
+                    (
+                        plex_tv.standin.issue_token(account),
+                        {"id": account.id, "uuid": account.uuid, "username": username},
+                    )
+                )
+            return made
+
+        def count(endpoint: str) -> int:
+            if endpoint:
+                return plex_tv.standin.count(endpoint)
+            return len(plex_tv.standin.requests)
+
+        connection.send((plex_tv.url, plex_tv.call(provision)))
+        while (endpoint := connection.recv()) is not None:
+            connection.send(plex_tv.call(lambda: count(endpoint)))
+
+
+async def _start_home_assistant(config_dir: Path) -> HomeAssistant:
+    """Start Home Assistant as the hass command does, on a free loopback port."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    (config_dir / "configuration.yaml").write_text(
+        re.sub(r": (info|debug)", ": warning", CONFIGURATION.format(port=port)),
+        "utf-8",
+    )
+    (config_dir / "custom_components").symlink_to(ROOT / "custom_components")
+    hass = await bootstrap.async_setup_hass(
+        RuntimeConfig(config_dir=str(config_dir), skip_pip=True)
+    )
+    assert hass is not None, "Home Assistant did not start"
+    await hass.async_start()
+    return hass
+
+
+class Entries:
+    """Plex Link entries for the stand-in's accounts, added to one Home Assistant."""
+
+    def __init__(
+        self, hass: HomeAssistant, connection: Connection, accounts: list[Account]
+    ) -> None:
+        """Keep Home Assistant, the stand-in's connection and its accounts."""
+        self.hass = hass
+        self._connection = connection
+        self._accounts = iter(accounts)
+        self.loaded = 0
+
+    def requests(self, endpoint: str = "") -> int:
+        """Return how many requests the stand-in received at an endpoint ("" for all)."""
+        self._connection.send(endpoint)
+        count: int = self._connection.recv()
+        return count
+
+    async def add(self) -> float:
+        """Add the next account's entry, set it up and return how long that took."""
+        token, account = next(self._accounts)
+        entry = MockConfigEntry(
+            domain=DOMAIN,
+            title=account["username"],
+            unique_id=account["uuid"],
+            data={
+                CONF_TOKEN: token,
+                CONF_CLIENT_IDENTIFIER: "bench-plex-link",
+                CONF_ACCOUNT_ID: account["id"],
+                CONF_ACCOUNT_UUID: account["uuid"],
+                CONF_USERNAME: account["username"],
+            },
+        )
+        entry.add_to_hass(self.hass)
+        start = time.perf_counter()
+        assert await self.hass.config_entries.async_setup(entry.entry_id)
+        self.loaded += 1
+        return time.perf_counter() - start
+
+
+async def _memory_per_entry(entries: Entries, counts: list[int]) -> dict[int, float]:
+    """Return traced bytes per entry once 1, 10, 100 ... more entries are loaded."""
+    await entries.hass.async_block_till_done()
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    memory = {}
+    added = 0
+    for count in sorted(counts):
+        for _ in range(count - added):
+            await entries.add()
+        added = count
+        await entries.hass.async_block_till_done()
+        gc.collect()
+        memory[count] = (tracemalloc.get_traced_memory()[0] - before) / count
+    tracemalloc.stop()
+    return memory
+
+
+async def _requests_per_account(entries: Entries) -> tuple[float, float]:
+    """Run the scheduler through an hour, then a day; return requests per account.
+
+    Returns the plex.tv requests per hour and the pings in the first day.
+    """
+    hass = entries.hass
+    start, before = dt_util.utcnow(), entries.requests()
+    for step in range(1, 13):
+        async_fire_time_changed(hass, start + step * UPDATE_INTERVAL)
+        await hass.async_block_till_done(wait_background_tasks=True)
+    hourly = (entries.requests() - before) / entries.loaded
+    async_fire_time_changed(hass, start + timedelta(days=1))
+    await hass.async_block_till_done(wait_background_tasks=True)
+    return hourly, entries.requests("ping") / entries.loaded
+
+
+async def _measure(
+    config_dir: Path,
+    connection: Connection,
+    accounts: list[Account],
+    args: argparse.Namespace,
+) -> None:
+    """Start Home Assistant, measure, print the results and stop it."""
+    hass = await _start_home_assistant(config_dir)
+    entries = Entries(hass, connection, accounts)
+    try:
+        times = [await entries.add() for _ in range(args.timed + 1)]
+        memory = await _memory_per_entry(entries, args.entries)
+        hourly, pings = await _requests_per_account(entries)
+    finally:
+        await hass.async_stop()
+
+    setup = statistics.median(times[1:])
+    print("\nPlex Link in Home Assistant (started as by hass), stand-in on loopback\n")
+    print(f"async_setup of an entry, {args.timed + 1} one after another:")
+    print(
+        f"  first (imports the integration and sets up its platforms): "
+        f"{1000 * times[0]:.1f} ms"
+    )
+    print(
+        f"  each further entry: median {1000 * setup:.1f} ms, "
+        f"max {1000 * max(times[1:]):.1f} ms"
+    )
+    print("Memory per loaded entry (tracemalloc, entries added after those above):")
+    for count, size in memory.items():
+        print(f"  {count:>4} entries: {size / 1024:.0f} KB per entry")
+    print(
+        f"plex.tv requests per account ({entries.loaded} accounts): {hourly:.1f} per hour "
+        f"(account and resources every {UPDATE_INTERVAL.seconds // 60} min), "
+        f"{pings:.0f} ping in the first day"
+    )
+    worst = max(memory.values())
+    print("\nTargets")
+    _target("async_setup_entry < 50 ms", f"{1000 * setup:.1f} ms", setup < 0.05)
+    _target(
+        "< 200 KB of memory per loaded entry",
+        f"{worst / 1024:.0f} KB at most",
+        worst < 200 * 1024,
+    )
+
+
+def _target(target: str, measured: str, met: bool) -> None:
+    """Print a target beside what was measured, and whether it was met."""
+    print(f"  {'met   ' if met else 'MISSED'} {target}: {measured}")
+
+
+def main() -> None:
+    """Start the stand-in process, point Plex Link at it and measure."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--timed", type=int, default=10, help="entries timed after the first"
+    )
+    parser.add_argument(
+        "--entries", type=int, nargs="+", default=[1, 10, 100], help="entry counts"
+    )
+    args = parser.parse_args()
+    spawn = multiprocessing.get_context("spawn")
+    connection, standin_end = spawn.Pipe()
+    standin = spawn.Process(
+        target=_serve_standin,
+        args=(standin_end, args.timed + 1 + max(args.entries)),
+        daemon=True,
+    )
+    standin.start()
+    url, accounts = connection.recv()
+    os.environ[PLEX_TV_URL_ENV] = url
+    shutil.rmtree(CONFIG_DIR, ignore_errors=True)
+    CONFIG_DIR.mkdir(parents=True)
+    try:
+        asyncio.run(_measure(CONFIG_DIR, connection, accounts, args))
+    finally:
+        connection.send(None)
+        standin.join(timeout=10)
+
+
+if __name__ == "__main__":
+    main()
