@@ -55,7 +55,7 @@ NOTES = {
 
 @dataclass
 class Link:
-    """One link: when it was created, approved and finished, and what it cost."""
+    """One link: its PIN, when it was created, approved and finished, and its token."""
 
     client: str
     pin_id: int = 0
@@ -89,7 +89,7 @@ class Harness:
 
 
 @contextmanager
-def harness(url: str) -> Iterator[Harness]:
+def start_harness(url: str) -> Iterator[Harness]:
     """Start an event loop with one aiohttp session for the clients to share."""
 
     async def new_session() -> aiohttp.ClientSession:
@@ -223,33 +223,35 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[min(int(share * len(ordered)), len(ordered) - 1)]
 
 
+def _announced(link: Link, shared: Harness) -> threading.Thread:
+    """Start a link and print its PIN id for the parent process to approve."""
+    (thread,) = _start([link], shared, None, gap=0)
+    link.ready.wait(30)
+    print(f"pin {link.pin_id}", flush=True)
+    return thread
+
+
 def _measure_cost(client: str, url: str, links: int) -> None:
     """Measure one client in this process: CPU per link, then the peak memory of one link.
 
     Prints "pin <id>" for each link for the parent to approve, then "cost <json>".
     A first link, cancelled, warms up imports and connections.
     """
-    with harness(url) as shared:
+    with start_harness(url) as shared:
         RUNNERS[client](Link(client), shared, 0.5)
+        batch = [Link(client) for _ in range(links)]
         cpu = time.process_time()
-        threads = []
-        for link in (batch := [Link(client) for _ in range(links)]):
-            threads += _start([link], shared, None, gap=0)
-            link.ready.wait(30)
-            print(f"pin {link.pin_id}", flush=True)
-        for thread in threads:
+        for thread in [_announced(link, shared) for link in batch]:
             thread.join()
         cpu = (time.process_time() - cpu) / links
 
         tracemalloc.start()
         before = tracemalloc.get_traced_memory()[0]
-        (thread,) = _start([link := Link(client)], shared, None, gap=0)
-        link.ready.wait(30)
-        print(f"pin {link.pin_id}", flush=True)
-        thread.join()
+        last = Link(client)
+        _announced(last, shared).join()
         peak = tracemalloc.get_traced_memory()[1] - before
         tracemalloc.stop()
-    assert all(link.token for link in [*batch, link]), f"{client} did not link"
+    assert all(link.token for link in [*batch, last]), f"{client} did not link"
     print("cost", json.dumps({"cpu": cpu, "peak": peak}), flush=True)
 
 
@@ -323,7 +325,7 @@ def main() -> None:
     rng = random.Random(args.seed)
 
     with StandInThread() as standin:
-        with harness(standin.url) as shared:
+        with start_harness(standin.url) as shared:
             delays = _approval_delays(args.links, rng)
             paired = [(Link(client), delay) for delay in delays for client in CLIENTS]
             links = [link for link, _ in paired]
