@@ -33,6 +33,7 @@ import aiohttp
 import plexapi.myplex
 import plexauth
 
+from benchmarks import print_target
 from custom_components.plex_link.plextv import PinLinker, PlexTvClient, PlexTvIdentity
 from tests.live import ROOT, LoopThread, StandInThread
 
@@ -395,32 +396,27 @@ def main() -> None:
     running = _import_ms("import homeassistant.bootstrap")
     fresh = _import_ms("")
     print("\nTargets")
-    _target(
+    print_target(
         f"median latency <= plexapi's ({summary['plexapi']['median']:.2f} s) and <= half "
         f"of plexauth's ({summary['plexauth']['median'] / 2:.2f} s)",
         f"{ours['median']:.2f} s",
         ours["median"]
         <= min(summary["plexapi"]["median"], summary["plexauth"]["median"] / 2),
     )
-    _target(
+    print_target(
         "<= 1.1 plex.tv requests per second waited",
         f"{ours['rate']:.2f}",
         ours["rate"] <= 1.1,
     )
-    _target(
+    print_target(
         "zero requests after cancellation", f"{ours['after']:.0f}", not ours["after"]
     )
-    _target(
+    print_target(
         "import of the package and its platforms < 100 ms cumulative, in a running "
         "Home Assistant",
         f"{running:.0f} ms (in a fresh interpreter, Home Assistant included: {fresh:.0f} ms)",
         running < 100,
     )
-
-
-def _target(target: str, measured: str, met: bool) -> None:
-    """Print a target beside what was measured, and whether it was met."""
-    print(f"  {'met   ' if met else 'MISSED'} {target}: {measured}")
 
 
 if __name__ == "__main__":

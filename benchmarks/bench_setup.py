@@ -35,6 +35,7 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
+from benchmarks import print_target
 from custom_components.plex_link.const import (
     CONF_ACCOUNT_ID,
     CONF_ACCOUNT_UUID,
@@ -216,17 +217,12 @@ async def _measure(
     )
     worst = max(memory.values())
     print("\nTargets")
-    _target("async_setup_entry < 50 ms", f"{1000 * setup:.1f} ms", setup < 0.05)
-    _target(
+    print_target("async_setup_entry < 50 ms", f"{1000 * setup:.1f} ms", setup < 0.05)
+    print_target(
         "< 200 KB of memory per loaded entry",
         f"{worst / 1024:.0f} KB at most",
         worst < 200 * 1024,
     )
-
-
-def _target(target: str, measured: str, met: bool) -> None:
-    """Print a target beside what was measured, and whether it was met."""
-    print(f"  {'met   ' if met else 'MISSED'} {target}: {measured}")
 
 
 def main() -> None:
