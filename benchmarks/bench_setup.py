@@ -209,7 +209,7 @@ async def _measure(
     )
     print("Memory per loaded entry (tracemalloc, entries added after those above):")
     for count, size in memory.items():
-        print(f"  {count:>4} entries: {size / 1024:.0f} KB per entry")
+        print(f"  {count:>4} loaded: {size / 1024:.0f} KB per entry")
     print(
         f"plex.tv requests per account ({entries.loaded} accounts): {hourly:.1f} per hour "
         f"(account and resources every {UPDATE_INTERVAL.seconds // 60} min), "
