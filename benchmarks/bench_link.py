@@ -199,8 +199,8 @@ def _approval_delays(count: int, rng: random.Random) -> list[float]:
 
 def _approve(standin: StandInThread, pin_id: int) -> float:
     """Enter a PIN's code at the stand-in, as a person does, and return when."""
-    pin = standin.call(lambda: standin.standin.pins[pin_id])
-    standin.call(lambda: standin.standin.approve(pin.code))
+    plex_tv = standin.standin
+    standin.call(lambda: plex_tv.approve(plex_tv.pins[pin_id].code))
     return time.monotonic()
 
 
@@ -261,8 +261,15 @@ def _cost(standin: StandInThread, client: str, links: int) -> dict[str, float]:
     delays = iter([2 + 8 * i / max(links - 1, 1) for i in range(links)] + [2.0])
     process = subprocess.Popen(
         [
-            *(sys.executable, "-m", "benchmarks.bench_link", "--cost", client),
-            *("--url", standin.url, "--cost-links", str(links)),
+            sys.executable,
+            "-m",
+            "benchmarks.bench_link",
+            "--cost",
+            client,
+            "--url",
+            standin.url,
+            "--cost-links",
+            str(links),
         ],
         stdout=subprocess.PIPE,
         text=True,
@@ -285,7 +292,7 @@ def _import_ms(prelude: str) -> float:
     """Return the cumulative ms of importing the package and all its modules after prelude."""
     package = ROOT / "custom_components" / "plex_link"
     modules = sorted(
-        ".".join(path.relative_to(ROOT).with_suffix("").parts)
+        ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
         for path in package.rglob("*.py")
     )
     code = "\n".join([prelude, *(f"import {module}" for module in modules)])
