@@ -338,6 +338,30 @@ async def test_linker_returns_token(
     assert plex_tv.count("get_pin") == len(clock.sleeps)
 
 
+async def test_linker_keeps_the_beat_when_answers_are_slow(
+    client: PlexTvClient,
+    plex_tv: PlexTvStandIn,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Polls start once a second: a slow answer shortens the wait instead of adding to it."""
+    monkeypatch.setattr(PinLinker, "poll_interval", 1.0)
+    answer_times = [0.3, 0.3, 1.4, 0.2]
+    get_pin = client.get_pin
+
+    async def slow_get_pin(pin_id: int) -> Pin:
+        clock.now += answer_times.pop(0)
+        if not answer_times:
+            plex_tv.approve(linker.pin.code)
+        return await get_pin(pin_id)
+
+    monkeypatch.setattr(client, "get_pin", slow_get_pin)
+    linker = await PinLinker.create(client)
+    await linker.wait_for_token()
+
+    assert clock.sleeps == pytest.approx([1.0, 0.7, 0.7, 0.0])
+
+
 async def test_linker_backs_off_and_honours_retry_after(
     client: PlexTvClient,
     plex_tv: PlexTvStandIn,

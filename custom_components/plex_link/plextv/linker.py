@@ -21,10 +21,11 @@ from .models import Pin
 class PinLinker:
     """One link code and the polling that turns it into a token.
 
-    plex.tv asks for about one poll a second. Failures that may pass (no
-    connection, 5xx, 429, a garbled body) are retried with exponential backoff,
-    honouring Retry-After up to a minute (a day-long one would outlive the
-    code); anything else ends the wait with its error.
+    plex.tv asks for one poll a second: polls start on that beat, so a slow
+    answer does not stretch it. Failures that may pass (no connection, 5xx,
+    429, a garbled body) are retried with exponential backoff, honouring
+    Retry-After up to a minute (a day-long one would outlive the code);
+    anything else ends the wait with its error.
     """
 
     poll_interval: float = 1.0
@@ -61,15 +62,17 @@ class PinLinker:
         failures = 0
         last_error: PlexTvError | None = None
         reported = -1
+        polled_at = time.monotonic()
         while True:
             percent = round(self.remaining * 100)
             if on_progress is not None and percent != reported:
                 reported = percent
                 on_progress(percent / 100)
-            delay = self._delay(failures, last_error)
+            delay = self._delay(failures, last_error, time.monotonic() - polled_at)
             await asyncio.sleep(min(delay, self._deadline - time.monotonic()))
             if self._deadline <= time.monotonic():
                 raise last_error or PlexTvPinExpiredError("The link code expired")
+            polled_at = time.monotonic()
             try:
                 polled = await self._client.get_pin(self.pin.id)
             except PlexTvError as err:
@@ -82,10 +85,16 @@ class PinLinker:
             if polled.auth_token is not None:
                 return polled.auth_token
 
-    def _delay(self, failures: int, error: PlexTvError | None) -> float:
-        """Return the wait before the next poll, after failures in a row."""
+    def _delay(
+        self, failures: int, error: PlexTvError | None, since_poll: float
+    ) -> float:
+        """Return the wait before the next poll.
+
+        While plex.tv answers, the rest of the beat since the last poll started;
+        after failures in a row, the backoff, counted from the failure.
+        """
         if not failures:
-            return self.poll_interval
+            return max(self.poll_interval - since_poll, 0.0)
         delay = min(self.poll_interval * 2.0 ** min(failures - 1, 30), self.max_backoff)
         if isinstance(error, PlexTvRateLimitedError) and error.retry_after is not None:
             delay = max(delay, min(error.retry_after, self.max_retry_after))
