@@ -477,15 +477,6 @@ async def test_reauth_code_request_error_recovers(
     assert result["reason"] == "reauth_successful"
 
 
-async def finish_sign_in(
-    hass: HomeAssistant, result: ConfigFlowResult
-) -> ConfigFlowResult:
-    """Let the background wait end after approval, and move on to the result."""
-    await hass.async_block_till_done(wait_background_tasks=True)
-    assert hass.config_entries.flow.async_get(result["flow_id"])["step_id"] == "finish"
-    return await hass.config_entries.flow.async_configure(result["flow_id"])
-
-
 def sign_in_code(plex_tv: PlexTvStandIn, result: ConfigFlowResult) -> str:
     """Return the strong PIN the sign-in page was opened for."""
     assert result["type"] is FlowResultType.EXTERNAL_STEP
@@ -517,7 +508,7 @@ async def test_sign_in_in_browser(
     assert plex_tv.pins[max(plex_tv.pins)].strong
 
     plex_tv.approve(code)
-    result = await finish_sign_in(hass, result)
+    result = await finish_waiting(hass, result)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "Demo Person"
 
@@ -534,7 +525,7 @@ async def test_sign_in_without_a_known_address(
     result = await start_flow(hass, "browser")
     assert "forwardUrl" not in result["url"]
     plex_tv.approve(sign_in_code(plex_tv, result))
-    assert (await finish_sign_in(hass, result))["type"] is FlowResultType.CREATE_ENTRY
+    assert (await finish_waiting(hass, result))["type"] is FlowResultType.CREATE_ENTRY
 
 
 async def test_sign_in_expires_and_starts_again(
@@ -543,13 +534,13 @@ async def test_sign_in_expires_and_starts_again(
     """An expired sign-in request says so and starts a new one the same way."""
     result = await start_flow(hass, "browser")
     plex_tv.expire(sign_in_code(plex_tv, result))
-    result = await finish_sign_in(hass, result)
+    result = await finish_waiting(hass, result)
     assert result["step_id"] == "new_code"
     assert result["errors"] == {"base": "sign_in_expired"}
 
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     plex_tv.approve(sign_in_code(plex_tv, result))
-    assert (await finish_sign_in(hass, result))["type"] is FlowResultType.CREATE_ENTRY
+    assert (await finish_waiting(hass, result))["type"] is FlowResultType.CREATE_ENTRY
 
 
 async def test_sign_in_request_error_recovers(
@@ -562,7 +553,7 @@ async def test_sign_in_request_error_recovers(
     assert result["errors"] == {"base": "plex_tv_unavailable"}
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     plex_tv.approve(sign_in_code(plex_tv, result))
-    assert (await finish_sign_in(hass, result))["type"] is FlowResultType.CREATE_ENTRY
+    assert (await finish_waiting(hass, result))["type"] is FlowResultType.CREATE_ENTRY
 
 
 async def test_closing_sign_in_stops_polling(
@@ -588,7 +579,7 @@ async def test_reopened_sign_in_keeps_the_request(
     assert again["url"] == result["url"]
     assert plex_tv.count("create_pin") == 1
     plex_tv.approve(sign_in_code(plex_tv, again))
-    assert (await finish_sign_in(hass, again))["type"] is FlowResultType.CREATE_ENTRY
+    assert (await finish_waiting(hass, again))["type"] is FlowResultType.CREATE_ENTRY
 
 
 async def test_reauth_by_browser_with_wrong_account(
@@ -605,7 +596,7 @@ async def test_reauth_by_browser_with_wrong_account(
     assert result["description_placeholders"] == {"name": "Demo Person"}
     result = await choose(hass, result, "browser")
     plex_tv.approve(sign_in_code(plex_tv, result), other)
-    result = await finish_sign_in(hass, result)
+    result = await finish_waiting(hass, result)
     assert result["reason"] == "wrong_account"
     assert init_integration.data[CONF_TOKEN] == token
 
