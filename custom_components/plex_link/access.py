@@ -70,7 +70,11 @@ def async_get_headers(
     hass: HomeAssistant, entry_id: str | None = None
 ) -> dict[str, str]:
     """Return the headers for a plex.tv or Plex Media Server request as this account."""
-    entry = async_get_entry(hass, entry_id)
+    return entry_headers(async_get_entry(hass, entry_id))
+
+
+def entry_headers(entry: PlexLinkConfigEntry) -> dict[str, str]:
+    """Return the headers for a request as the entry's account."""
     return {
         "X-Plex-Token": entry.data[CONF_TOKEN],
         "X-Plex-Client-Identifier": entry.data[CONF_CLIENT_IDENTIFIER],

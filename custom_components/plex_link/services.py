@@ -17,7 +17,7 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.util.json import JsonObjectType
 import voluptuous as vol
 
-from .access import async_get_entry, async_get_headers
+from .access import async_get_entry, entry_headers
 from .const import ATTR_CONFIG_ENTRY_ID, CONF_CLIENT_IDENTIFIER, DOMAIN
 from .plextv import Server
 
@@ -66,7 +66,7 @@ async def _async_get_token(call: ServiceCall) -> ServiceResponse:
     entry_id = call.data.get(ATTR_CONFIG_ENTRY_ID)
     entry = async_get_entry(call.hass, entry_id)
     account = entry.runtime_data.coordinator.data.account
-    headers: JsonObjectType = dict(async_get_headers(call.hass, entry.entry_id))
+    headers: JsonObjectType = dict(entry_headers(entry))
     return {
         "token": entry.data[CONF_TOKEN],
         "client_identifier": entry.data[CONF_CLIENT_IDENTIFIER],
