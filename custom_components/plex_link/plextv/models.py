@@ -223,15 +223,13 @@ def _pin_lifetime(body: dict[str, Any]) -> float:
     Whatever plex.tv says, the wait is kept between nothing and a day.
     """
     expires_in = _optional(body, "expiresIn", int)
+    if expires_in is not None:
+        return float(min(max(expires_in, 0), MAX_PIN_LIFETIME))
     created = _timestamp(body.get("createdAt"))
     expires = _timestamp(body.get("expiresAt"))
-    if expires_in is not None:
-        lifetime = float(min(max(expires_in, 0), MAX_PIN_LIFETIME))
-    elif created is not None and expires is not None:
-        lifetime = (expires - created).total_seconds()
-    else:
-        lifetime = DEFAULT_PIN_LIFETIME
-    return min(max(lifetime, 0.0), MAX_PIN_LIFETIME)
+    if created is None or expires is None:
+        return DEFAULT_PIN_LIFETIME
+    return min(max((expires - created).total_seconds(), 0.0), MAX_PIN_LIFETIME)
 
 
 def _timestamp(value: Any) -> datetime | None:
