@@ -13,6 +13,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
 
+from custom_components.plex_link.client import async_client_identifier
 from custom_components.plex_link.const import (
     CONF_ACCOUNT_ID,
     CONF_ACCOUNT_UUID,
@@ -23,8 +24,6 @@ from custom_components.plex_link.const import (
 from custom_components.plex_link.plextv import PinLinker, PlexTvClient
 
 from .standin import PlexTvStandIn
-
-CLIENT_IDENTIFIER = "0f4d1b4e-3c11-5d0e-9a6c-64f1e1f0c0de"
 
 # Property-based tests: at least 2,000 examples per parser in CI;
 # `pytest --hypothesis-profile=long` for a longer local run.
@@ -75,14 +74,32 @@ async def plex_tv(
     await standin.stop()
 
 
-@pytest.fixture
-def token(plex_tv: PlexTvStandIn) -> str:
-    """Return a valid token of the demo account."""
-    return plex_tv.issue_token()
+@pytest.fixture(autouse=True)
+def fixed_instance_id() -> Iterator[None]:
+    """Give Home Assistant one instance id in every test, so snapshots hold."""
+    with patch(
+        "homeassistant.helpers.instance_id.async_get",
+        return_value="5e6fa6d2b6cf4c2b8f0d2d1e2c3b4a59",
+    ):
+        yield
 
 
 @pytest.fixture
-def mock_config_entry(plex_tv: PlexTvStandIn, token: str) -> MockConfigEntry:
+async def client_identifier(hass: HomeAssistant) -> str:
+    """Return the client identifier Plex Link presents to plex.tv in this Home Assistant."""
+    return await async_client_identifier(hass)
+
+
+@pytest.fixture
+def token(plex_tv: PlexTvStandIn, client_identifier: str) -> str:
+    """Return a valid token of the demo account, issued to this Home Assistant."""
+    return plex_tv.issue_token(plex_tv.demo_account, client_identifier)
+
+
+@pytest.fixture
+def mock_config_entry(
+    plex_tv: PlexTvStandIn, token: str, client_identifier: str
+) -> MockConfigEntry:
     """Return a config entry that holds a valid token of the demo account."""
     account = plex_tv.demo_account
     return MockConfigEntry(
@@ -92,7 +109,7 @@ def mock_config_entry(plex_tv: PlexTvStandIn, token: str) -> MockConfigEntry:
         unique_id=account.uuid,
         data={
             CONF_TOKEN: token,
-            CONF_CLIENT_IDENTIFIER: CLIENT_IDENTIFIER,
+            CONF_CLIENT_IDENTIFIER: client_identifier,
             CONF_ACCOUNT_ID: account.id,
             CONF_ACCOUNT_UUID: account.uuid,
             CONF_USERNAME: account.username,

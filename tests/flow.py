@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs
+
 from homeassistant.config_entries import SOURCE_USER, ConfigFlowResult
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -40,14 +42,21 @@ async def start_link(hass: HomeAssistant) -> ConfigFlowResult:
     return result
 
 
+def shown_code(result: ConfigFlowResult) -> str:
+    """Return the code the dialog shows, or the one the sign-in page was opened for."""
+    if result["type"] is FlowResultType.EXTERNAL_STEP:
+        return parse_qs(result["url"].partition("#?")[2])["code"][0]
+    return result["description_placeholders"]["code"]
+
+
 async def enter_code(
     hass: HomeAssistant,
     plex_tv: PlexTvStandIn,
     result: ConfigFlowResult,
     account: StandInAccount | None = None,
 ) -> ConfigFlowResult:
-    """Enter the shown code at the stand-in and let the flow finish."""
-    plex_tv.approve(result["description_placeholders"]["code"], account)
+    """Approve the shown code (or sign-in request) at the stand-in and let the flow finish."""
+    plex_tv.approve(shown_code(result), account)
     return await finish_waiting(hass, result)
 
 

@@ -9,7 +9,6 @@ from homeassistant.config_entries import SOURCE_REAUTH
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
-from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -17,19 +16,12 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
     snapshot_platform,
 )
-from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.plex_link.const import DOMAIN
 from custom_components.plex_link.coordinator import UPDATE_INTERVAL
 
 from .standin import Fault, PlexTvStandIn, StandInServer
-
-ACCOUNT_DEVICE = (
-    DOMAIN,
-    "2a97516c354b6884",
-)  # sha256("demo")[:16], as the stand-in makes it
-
 
 async def _refresh(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     """Poll plex.tv now, as the five-minute timer does, and let it finish.
@@ -60,6 +52,7 @@ async def test_entities(
 
 async def test_devices(
     hass: HomeAssistant,
+    plex_tv: PlexTvStandIn,
     init_integration: MockConfigEntry,
     device_registry: dr.DeviceRegistry,
     snapshot: SnapshotAssertion,
@@ -68,7 +61,9 @@ async def test_devices(
     devices = dr.async_entries_for_config_entry(
         device_registry, init_integration.entry_id
     )
-    account = device_registry.async_get_device(identifiers={ACCOUNT_DEVICE})
+    account = device_registry.async_get_device_by_identifier(
+        (DOMAIN, plex_tv.demo_account.uuid), init_integration.entry_id
+    )
     assert account is not None
     assert account.entry_type is dr.DeviceEntryType.SERVICE
     servers = [device for device in devices if device.id != account.id]
@@ -186,35 +181,6 @@ async def test_polling_cost_and_daily_ping(
     assert hass.states.get("binary_sensor.demo_person_plex_pass").state == STATE_ON
 
 
-async def test_remove_stale_device_by_hand(
-    hass: HomeAssistant,
-    init_integration: MockConfigEntry,
-    device_registry: dr.DeviceRegistry,
-    hass_ws_client: WebSocketGenerator,
-) -> None:
-    """Only devices of servers the account no longer reaches can be removed by hand."""
-    assert await async_setup_component(hass, "config", {})
-    client = await hass_ws_client(hass)
-    stale = device_registry.async_get_or_create(
-        config_entry_id=init_integration.entry_id,
-        identifiers={(DOMAIN, f"{ACCOUNT_DEVICE[1]}_gone")},
-    )
-    account = device_registry.async_get_device(identifiers={ACCOUNT_DEVICE})
-    assert account is not None
-
-    for device, removable in ((stale, True), (account, False)):
-        await client.send_json_auto_id(
-            {
-                "type": "config/device_registry/remove_config_entry",
-                "config_entry_id": init_integration.entry_id,
-                "device_id": device.id,
-            }
-        )
-        assert (await client.receive_json())["success"] is removable
-    assert device_registry.async_get(stale.id) is None
-    assert device_registry.async_get(account.id) is not None
-
-
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_no_token_in_any_state(
     hass: HomeAssistant, plex_tv: PlexTvStandIn, init_integration: MockConfigEntry
@@ -227,23 +193,8 @@ async def test_no_token_in_any_state(
     states = repr(
         [(state.state, state.attributes) for state in hass.states.async_all()]
     )
-    assert len(hass.states.async_all()) >= 6
+    servers = len(plex_tv.demo_account.servers)
+    assert len(hass.states.async_all()) == 2 + 2 * servers
     for secret in secrets:
         assert secret not in states
         assert secret[:8] not in states
-
-
-async def test_account_details_disabled_by_default(
-    hass: HomeAssistant,
-    init_integration: MockConfigEntry,
-    entity_registry: er.EntityRegistry,
-) -> None:
-    """Username and plan are there to enable, not shown by default."""
-    for entity_id in (
-        "sensor.demo_person_username",
-        "sensor.demo_person_plex_pass_plan",
-    ):
-        entry = entity_registry.async_get(entity_id)
-        assert entry is not None
-        assert entry.disabled_by is er.RegistryEntryDisabler.INTEGRATION
-        assert hass.states.get(entity_id) is None

@@ -12,6 +12,7 @@ import logging
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers.update_coordinator import UpdateFailed
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -122,10 +123,15 @@ def assert_clean_log(caplog: pytest.LogCaptureFixture, plex_tv: PlexTvStandIn) -
     """Nothing was logged as an unhandled error, and no token reached the log.
 
     asyncio's debug lines about the stand-in's own sockets (a client that hung
-    up on purpose) are the stand-in's business, not Plex Link's.
+    up on purpose) are the stand-in's business, not Plex Link's; so is the
+    coordinator's own debug record of the UpdateFailed Plex Link raised
+    ("Full error:", since Home Assistant 2026.x).
     """
     for record in caplog.records:
         if record.name == "asyncio" and record.levelno < logging.WARNING:
+            continue
+        if record.msg == "Full error:" and record.exc_info:
+            assert record.exc_info[0] is UpdateFailed
             continue
         message = record.getMessage()
         assert record.exc_info is None, message

@@ -88,7 +88,7 @@ async def test_token_stays_out_of_logs_and_api(
     await hass.async_block_till_done(wait_background_tasks=True)
     response = await client.get(f"{FLOWS}/{flow['flow_id']}")
     responses.append(await response.text())
-    assert (await response.json())["reason"] == "reauth_successful"
+    assert (await response.json())["reason"] == "relinked"
     await hass.async_block_till_done(wait_background_tasks=True)
     assert entry.state is ConfigEntryState.LOADED
 

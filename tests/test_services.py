@@ -63,19 +63,20 @@ async def test_get_token_for_admin(
         Context(user_id=hass_admin_user.id),
         config_entry_id=init_integration.entry_id,
     )
+    headers = response["headers"]
     assert response == {
         "token": token,
         "client_identifier": init_integration.data["client_identifier"],
         "id": plex_tv.demo_account.id,
         "uuid": plex_tv.demo_account.uuid,
         "username": "demo",
-        "headers": {
-            "X-Plex-Token": token,
-            "X-Plex-Client-Identifier": init_integration.data["client_identifier"],
-            "X-Plex-Product": "Plex Link for Home Assistant",
-            "Accept": "application/json",
-        },
+        "headers": headers,
     }
+    assert headers["X-Plex-Token"] == token
+    assert headers["X-Plex-Client-Identifier"] == init_integration.data["client_identifier"]
+    assert headers["X-Plex-Product"] == "Plex Link for Home Assistant"
+    assert headers["Accept"] == "application/json"
+    assert plex_tv.requests[-1].headers["X-Plex-Device-Name"] == headers["X-Plex-Device-Name"]
     assert await _call(hass, "get_token") == response
 
 

@@ -142,3 +142,18 @@ async def test_answers_older_clients_like_plex_tv(plex_tv: PlexTvStandIn) -> Non
             assert (
                 f'<pin id="{pin["id"]}" code="{pin["code"]}"' in await response.text()
             )
+
+
+async def test_approval_rotates_the_token_of_the_same_client(plex_tv: PlexTvStandIn) -> None:
+    """Like plex.tv: one token per account and client identifier, unless rotation is off."""
+    account = plex_tv.demo_account
+    first = plex_tv.issue_token(account, "home-assistant")
+    elsewhere = plex_tv.issue_token(account, "another-app")
+    second = plex_tv.issue_token(account, "home-assistant")
+    assert plex_tv.live_tokens(account, "home-assistant") == [second]
+    assert first not in plex_tv.tokens
+    assert elsewhere in plex_tv.tokens
+
+    plex_tv.rotate_tokens = False
+    third = plex_tv.issue_token(account, "home-assistant")
+    assert plex_tv.live_tokens(account, "home-assistant") == [second, third]

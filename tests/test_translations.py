@@ -14,13 +14,6 @@ import yaml
 INTEGRATION = Path(__file__).parent.parent / "custom_components" / "plex_link"
 STRINGS = json.loads((INTEGRATION / "translations" / "en.json").read_text("utf-8"))
 ICONS = json.loads((INTEGRATION / "icons.json").read_text("utf-8"))
-# Aborts that Home Assistant's ConfigFlow helpers raise on the flow's behalf.
-IMPLICIT_ABORTS = {
-    "already_configured",
-    "already_in_progress",
-    "reauth_successful",
-    "reconfigure_successful",
-}
 
 
 def _calls(module: str) -> list[ast.Call]:
@@ -88,8 +81,11 @@ def test_progress_actions_have_text() -> None:
 def test_errors_and_aborts_exist() -> None:
     """Every error and abort key the flow can produce is translated, and no other."""
     assert set(STRINGS["config"]["error"]) == _error_keys()
-    aborts = _keyword_strings("config_flow.py", "reason") | IMPLICIT_ABORTS
+    aborts = _keyword_strings("config_flow.py", "reason")
     assert set(STRINGS["config"]["abort"]) == aborts
+    for reason, text in STRINGS["config"]["abort"].items():
+        assert "account" in _placeholders(text), reason
+        assert _placeholders(text) <= {"account", "name"}, reason
 
 
 def test_exception_keys_exist() -> None:
@@ -178,7 +174,8 @@ def test_menus_name_every_way_to_link(step: str) -> None:
     ]
 
 
-def test_external_step_text_where_the_frontend_reads_it() -> None:
-    """Home Assistant's frontend reads an external step's text from config.<step>.description."""
+def test_only_keys_the_frontend_reads() -> None:
+    """config holds only what the frontend reads; an external step's text is its step's description."""
     config = STRINGS["config"]
-    assert config["sign_in"]["description"] == config["step"]["sign_in"]["description"]
+    assert set(config) == {"step", "progress", "error", "abort"}
+    assert config["step"]["sign_in"]["description"]

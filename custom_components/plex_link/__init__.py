@@ -5,7 +5,6 @@ from __future__ import annotations
 from homeassistant.const import CONF_TOKEN, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv
-from homeassistant.helpers.device_registry import DeviceEntry
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.typing import ConfigType
 
@@ -15,15 +14,14 @@ from .access import (
     async_get_servers,
     async_get_token,
 )
-from .client import async_create_client
-from .const import CONF_CLIENT_IDENTIFIER, DOMAIN, LOGGER
+from .client import async_create_client, async_sign_out
+from .const import CONF_CLIENT_IDENTIFIER, DOMAIN
 from .coordinator import (
     PING_INTERVAL,
     PlexLinkConfigEntry,
     PlexLinkCoordinator,
     PlexLinkRuntimeData,
 )
-from .plextv import PlexTvAuthenticationError, PlexTvError
 from .services import async_setup_services
 
 __all__ = [
@@ -63,25 +61,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: PlexLinkConfigEntry) ->
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
 
 
-async def async_remove_config_entry_device(
-    hass: HomeAssistant, entry: PlexLinkConfigEntry, device: DeviceEntry
-) -> bool:
-    """Let a person remove a server's device once the account no longer reaches it."""
-    current = entry.runtime_data.coordinator.data.device_identifiers
-    return not device.identifiers & current
-
-
 async def async_remove_entry(hass: HomeAssistant, entry: PlexLinkConfigEntry) -> None:
     """Sign the entry's token out at plex.tv; a failure does not block removal."""
     client = await async_create_client(hass, entry.data[CONF_CLIENT_IDENTIFIER])
-    try:
-        await client.sign_out(entry.data[CONF_TOKEN])
-    except PlexTvAuthenticationError:
-        LOGGER.debug("The token of %s was already revoked at plex.tv", entry.title)
-    except PlexTvError as err:
-        LOGGER.warning(
-            "Could not sign %s out of plex.tv; revoke Home Assistant under "
-            "Authorized Devices in your Plex account instead: %s",
-            entry.title,
-            err,
-        )
+    await async_sign_out(client, entry.data[CONF_TOKEN], entry.title)

@@ -19,7 +19,7 @@ from homeassistant.const import CONF_TOKEN
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ServiceValidationError
 
-from .const import CONF_CLIENT_IDENTIFIER, DOMAIN, PRODUCT
+from .const import DOMAIN
 from .coordinator import PlexLinkConfigEntry
 from .plextv import Account, Server
 
@@ -75,12 +75,7 @@ def async_get_headers(
 
 def entry_headers(entry: PlexLinkConfigEntry) -> dict[str, str]:
     """Return the headers for a request as the entry's account."""
-    return {
-        "X-Plex-Token": entry.data[CONF_TOKEN],
-        "X-Plex-Client-Identifier": entry.data[CONF_CLIENT_IDENTIFIER],
-        "X-Plex-Product": PRODUCT,
-        "Accept": "application/json",
-    }
+    return entry.runtime_data.coordinator.client.headers(entry.data[CONF_TOKEN])
 
 
 @callback

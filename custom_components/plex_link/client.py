@@ -13,7 +13,13 @@ from homeassistant.loader import async_get_integration
 from yarl import URL
 
 from .const import DOMAIN, LOGGER, PLEX_TV_URL_ENV, PRODUCT
-from .plextv import DEFAULT_BASE_URL, PlexTvClient, PlexTvIdentity
+from .plextv import (
+    DEFAULT_BASE_URL,
+    PlexTvAuthenticationError,
+    PlexTvClient,
+    PlexTvError,
+    PlexTvIdentity,
+)
 
 _CLIENT_IDENTIFIER_NAMESPACE = uuid.UUID("6b0f8a52-8d0e-4b5c-9a43-2f1e64e3c1d7")
 
@@ -67,3 +73,18 @@ def plex_tv_base_url() -> str:
         DEFAULT_BASE_URL,
     )
     return DEFAULT_BASE_URL
+
+
+async def async_sign_out(client: PlexTvClient, token: str, account: str) -> None:
+    """Sign a token out at plex.tv, best effort: a failure is logged, never raised."""
+    try:
+        await client.sign_out(token)
+    except PlexTvAuthenticationError:
+        LOGGER.debug("The token of %s was already revoked at plex.tv", account)
+    except PlexTvError as err:
+        LOGGER.warning(
+            "Could not sign %s out of plex.tv; revoke Home Assistant under "
+            "Authorized Devices in your Plex account instead: %s",
+            account,
+            err,
+        )

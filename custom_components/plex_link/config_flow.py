@@ -16,7 +16,7 @@ from homeassistant.const import CONF_TOKEN, CONF_USERNAME
 from homeassistant.core import callback
 
 from .auth_view import async_signed_in_url
-from .client import async_create_client
+from .client import async_create_client, async_sign_out
 from .const import (
     CONF_ACCOUNT_ID,
     CONF_ACCOUNT_UUID,
@@ -24,7 +24,9 @@ from .const import (
     DOMAIN,
     LOGGER,
 )
+from .coordinator import PlexLinkConfigEntry
 from .plextv import (
+    Account,
     PinLinker,
     PlexTvAuthenticationError,
     PlexTvClient,
@@ -51,8 +53,7 @@ class PlexLinkConfigFlow(ConfigFlow, domain=DOMAIN):
     _client: PlexTvClient
     _linker: PinLinker
     _method: str = "link_code"
-    _link_task: asyncio.Task[None] | None = None
-    _link_error: Exception | None = None
+    _link_task: asyncio.Task[str]
     _token: str | None = None
 
     async def async_step_user(
@@ -108,8 +109,6 @@ class PlexLinkConfigFlow(ConfigFlow, domain=DOMAIN):
 
         Re-entrant: a reopened dialog gets the same code and the same task.
         """
-        if self._link_task is None:
-            self._link_task = self._async_start_waiting()
         if not self._link_task.done():
             return self.async_show_progress(
                 step_id="link",
@@ -132,9 +131,6 @@ class PlexLinkConfigFlow(ConfigFlow, domain=DOMAIN):
         Completion comes from polling the PIN, never from the page returning:
         the forward URL back into Home Assistant only closes the tab.
         """
-        if self._link_task is None:
-            self._link_task = self._async_start_waiting()
-            self._link_task.add_done_callback(self._async_continue_after_wait)
         if not self._link_task.done():
             return self.async_external_step(
                 step_id="sign_in",
@@ -147,9 +143,11 @@ class PlexLinkConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_finish(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Read the linked account and store its token in the config entry."""
+        """Read the linked account and keep its token in the entry it belongs to."""
         if self._token is None:
-            return self._async_show_new_code(self._link_error)
+            if (error := self._link_task.exception()) is not None:
+                return self._async_show_new_code(error)
+            self._token = self._link_task.result()
         try:
             account = await self._client.get_account(self._token)
         except PlexTvAuthenticationError as err:
@@ -159,25 +157,65 @@ class PlexLinkConfigFlow(ConfigFlow, domain=DOMAIN):
             return self.async_show_form(
                 step_id="finish", errors={"base": _error_key(err)}
             )
+        return await self._async_keep_token(account, self._token)
 
+    async def _async_keep_token(
+        self, account: Account, token: str
+    ) -> ConfigFlowResult:
+        """Store a fresh token in its account's entry, or sign it out if none may hold it.
+
+        plex.tv keeps one token per account and client identifier, so the new
+        token has just replaced the one an existing entry of the account holds:
+        it must go to that entry, whichever flow received it.
+        """
         data = {
-            CONF_TOKEN: self._token,
+            CONF_TOKEN: token,
             CONF_CLIENT_IDENTIFIER: self._client.client_identifier,
             CONF_ACCOUNT_ID: account.id,
             CONF_ACCOUNT_UUID: account.uuid,
             CONF_USERNAME: account.username,
         }
         await self.async_set_unique_id(account.uuid, raise_on_progress=False)
+        linked = self.hass.config_entries.async_entry_for_domain_unique_id(
+            DOMAIN, account.uuid
+        )
         if self.source == SOURCE_USER:
-            self._abort_if_unique_id_configured()
-            return self.async_create_entry(title=account.title, data=data)
-        self._abort_if_unique_id_mismatch(reason="wrong_account")
+            if linked is None:
+                return self.async_create_entry(title=account.title, data=data)
+            return self._async_update_and_abort(linked, data, reason="already_linked")
         entry = (
             self._get_reauth_entry()
             if self.source == SOURCE_REAUTH
             else self._get_reconfigure_entry()
         )
-        return self.async_update_reload_and_abort(entry, data_updates=data)
+        placeholders = {"account": account.title, "name": entry.title}
+        if linked is entry:
+            return self._async_update_and_abort(entry, data, reason="relinked")
+        if linked is not None:
+            return self._async_update_and_abort(
+                linked, data, reason="other_account_updated", placeholders=placeholders
+            )
+        await async_sign_out(self._client, token, account.title)
+        return self.async_abort(
+            reason="wrong_account", description_placeholders=placeholders
+        )
+
+    @callback
+    def _async_update_and_abort(
+        self,
+        entry: PlexLinkConfigEntry,
+        data: dict[str, Any],
+        *,
+        reason: str,
+        placeholders: dict[str, str] | None = None,
+    ) -> ConfigFlowResult:
+        """Give an entry the new token, reload it, and say which account it was."""
+        self.hass.config_entries.async_update_entry(entry, data={**entry.data, **data})
+        self.hass.config_entries.async_schedule_reload(entry.entry_id)
+        return self.async_abort(
+            reason=reason,
+            description_placeholders=placeholders or {"account": entry.title},
+        )
 
     async def _async_start(self, method: str) -> ConfigFlowResult:
         """Ask plex.tv for a PIN and show it, or show why not on method's form."""
@@ -191,22 +229,26 @@ class PlexLinkConfigFlow(ConfigFlow, domain=DOMAIN):
             return self.async_show_form(
                 step_id=method, errors={"base": _error_key(err)}
             )
-        self._link_task = None
-        self._link_error = None
         self._token = None
+        self._link_task = self._async_start_waiting()
         if method == "browser":
+            self._link_task.add_done_callback(self._async_continue_after_wait)
             return await self.async_step_sign_in()
         return await self.async_step_link()
 
     @callback
-    def _async_start_waiting(self) -> asyncio.Task[None]:
-        """Start waiting for the PIN in a task Home Assistant cancels when it stops."""
+    def _async_start_waiting(self) -> asyncio.Task[str]:
+        """Wait for the token in a task Home Assistant cancels when it stops.
+
+        The code's remaining lifetime shows as the progress bar.
+        """
         return self.hass.async_create_background_task(
-            self._async_wait_for_token(), f"{DOMAIN} wait for PIN"
+            self._linker.wait_for_token(self.async_update_progress),
+            f"{DOMAIN} wait for PIN",
         )
 
     @callback
-    def _async_continue_after_wait(self, task: asyncio.Task[None]) -> None:
+    def _async_continue_after_wait(self, task: asyncio.Task[str]) -> None:
         """Move the external step on once the wait is over (unless it was closed)."""
         if not task.cancelled():
             self.hass.async_create_task(
@@ -216,31 +258,18 @@ class PlexLinkConfigFlow(ConfigFlow, domain=DOMAIN):
     @callback
     def async_remove(self) -> None:
         """Stop waiting when the dialog is closed; no request follows."""
-        if self._link_task is not None:
+        if hasattr(self, "_link_task"):
             self._link_task.cancel()
 
-    async def _async_wait_for_token(self) -> None:
-        """Wait for the person to enter the code; keep the token or the error.
-
-        Releases of Home Assistant that have async_update_progress show the
-        code's remaining lifetime as a progress bar.
-        """
-        try:
-            self._token = await self._linker.wait_for_token(
-                getattr(self, "async_update_progress", None)
-            )
-        except Exception as err:  # noqa: BLE001
-            self._link_error = err
-
     @callback
-    def _async_show_new_code(self, err: Exception | None) -> ConfigFlowResult:
+    def _async_show_new_code(self, err: BaseException) -> ConfigFlowResult:
         """Explain why the code did not lead to a token and offer a new one."""
         return self.async_show_form(
             step_id="new_code", errors={"base": _error_key(err, self._method)}
         )
 
 
-def _error_key(err: Exception | None, method: str = "link_code") -> str:
+def _error_key(err: BaseException, method: str = "link_code") -> str:
     """Return the translation key that explains an error to the person."""
     match err:
         case PlexTvPinExpiredError() if method == "browser":

@@ -15,3 +15,4 @@ CONF_ACCOUNT_UUID: Final = "account_uuid"
 
 PLEX_TV_URL_ENV: Final = "PLEX_LINK_PLEX_TV_URL"
 PRODUCT: Final = "Plex Link for Home Assistant"
+MANUFACTURER: Final = "Plex"

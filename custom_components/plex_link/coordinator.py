@@ -12,7 +12,7 @@ from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
-from .const import DOMAIN, LOGGER
+from .const import DOMAIN, LOGGER, MANUFACTURER
 from .plextv import (
     Account,
     PlexTvAuthenticationError,
@@ -75,6 +75,7 @@ class PlexLinkCoordinator(DataUpdateCoordinator[PlexLinkData]):
             update_interval=UPDATE_INTERVAL,
         )
         self.client = client
+        self.account_device_id = ""
 
     @property
     def token(self) -> str:
@@ -101,20 +102,28 @@ class PlexLinkCoordinator(DataUpdateCoordinator[PlexLinkData]):
             account=account,
             servers={server.machine_identifier: server for server in servers},
         )
-        self._remove_stale_devices(data)
+        self._async_update_devices(data)
         return data
 
-    def _remove_stale_devices(self, data: PlexLinkData) -> None:
-        """Remove the devices of servers the account can no longer reach."""
-        current = data.device_identifiers
+    def _async_update_devices(self, data: PlexLinkData) -> None:
+        """Register the account's device and remove those of servers it no longer reaches.
+
+        Server devices hang off the account's device by its registry id.
+        """
         registry = dr.async_get(self.hass)
-        for device in dr.async_entries_for_config_entry(
-            registry, self.config_entry.entry_id
-        ):
+        entry_id = self.config_entry.entry_id
+        self.account_device_id = registry.async_get_or_create(
+            config_entry_id=entry_id,
+            identifiers={(DOMAIN, data.account.uuid)},
+            name=data.account.title,
+            manufacturer=MANUFACTURER,
+            model="Plex account",
+            entry_type=dr.DeviceEntryType.SERVICE,
+        ).id
+        current = data.device_identifiers
+        for device in dr.async_entries_for_config_entry(registry, entry_id):
             if not device.identifiers & current:
-                registry.async_update_device(
-                    device.id, remove_config_entry_id=self.config_entry.entry_id
-                )
+                registry.async_remove_device(device.id)
 
     async def async_ping(self, _now: datetime | None = None) -> None:
         """Use the token once a day, as Plex clients do to keep it from expiring."""

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
+from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from .const import DOMAIN
+from .const import DOMAIN, MANUFACTURER
 from .coordinator import (
     PlexLinkConfigEntry,
     PlexLinkCoordinator,
@@ -31,13 +31,7 @@ class PlexLinkEntity(CoordinatorEntity[PlexLinkCoordinator]):
         self.entity_description = description
         account = coordinator.data.account
         self._attr_unique_id = f"{account.uuid}_{description.key}"
-        self._attr_device_info = DeviceInfo(
-            identifiers={(DOMAIN, account.uuid)},
-            name=account.title,
-            manufacturer="Plex",
-            model="Plex account",
-            entry_type=DeviceEntryType.SERVICE,
-        )
+        self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, account.uuid)})
 
 
 class PlexLinkServerEntity(CoordinatorEntity[PlexLinkCoordinator]):
@@ -61,10 +55,10 @@ class PlexLinkServerEntity(CoordinatorEntity[PlexLinkCoordinator]):
         self._attr_device_info = DeviceInfo(
             identifiers={server_device_identifier(account_uuid, machine_identifier)},
             name=server.name,
-            manufacturer="Plex",
+            manufacturer=MANUFACTURER,
             model=server.product,
             sw_version=server.version or None,
-            via_device=(DOMAIN, account_uuid),
+            via_device_id=coordinator.account_device_id,
         )
 
     @property

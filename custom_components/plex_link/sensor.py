@@ -1,4 +1,4 @@
-"""Sensors of Plex Link: servers reached, account details, each server's best address."""
+"""Sensors of Plex Link: how many servers the account reaches, each server's best address."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ PARALLEL_UPDATES = 0
 class PlexLinkAccountSensorDescription(SensorEntityDescription):
     """Describes a sensor of the account."""
 
-    value_fn: Callable[[PlexLinkData], str | int | None]
+    value_fn: Callable[[PlexLinkData], int]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,20 +41,6 @@ ACCOUNT_DESCRIPTIONS = (
         translation_key="servers",
         state_class=SensorStateClass.MEASUREMENT,
         value_fn=lambda data: len(data.servers),
-    ),
-    PlexLinkAccountSensorDescription(
-        key="username",
-        translation_key="username",
-        entity_category=EntityCategory.DIAGNOSTIC,
-        entity_registry_enabled_default=False,
-        value_fn=lambda data: data.account.username or None,
-    ),
-    PlexLinkAccountSensorDescription(
-        key="plan",
-        translation_key="plan",
-        entity_category=EntityCategory.DIAGNOSTIC,
-        entity_registry_enabled_default=False,
-        value_fn=lambda data: data.account.plan,
     ),
 )
 SERVER_DESCRIPTIONS = (
@@ -96,7 +82,7 @@ class PlexLinkAccountSensor(PlexLinkEntity, SensorEntity):
     entity_description: PlexLinkAccountSensorDescription
 
     @property
-    def native_value(self) -> str | int | None:
+    def native_value(self) -> int:
         """Return the sensor's value from the last refresh."""
         return self.entity_description.value_fn(self.coordinator.data)
 

@@ -15,7 +15,7 @@ from homeassistant.core import (
 from homeassistant.exceptions import Unauthorized, UnknownUser
 from homeassistant.helpers import config_validation as cv
 from homeassistant.util.json import JsonObjectType
-import voluptuous as vol
+import probatio
 
 from .access import async_get_entry, entry_headers
 from .const import ATTR_CONFIG_ENTRY_ID, CONF_CLIENT_IDENTIFIER, DOMAIN
@@ -23,7 +23,7 @@ from .plextv import Server
 
 SERVICE_GET_TOKEN = "get_token"  # noqa: S105  # the action's name
 SERVICE_GET_SERVERS = "get_servers"
-SERVICE_SCHEMA = vol.Schema({vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string})
+SERVICE_SCHEMA = probatio.Schema({probatio.Optional(ATTR_CONFIG_ENTRY_ID): cv.string})
 
 
 @callback

@@ -304,16 +304,22 @@ class PlexTvStandIn:
         pin_lifetime: float = 900,
         strong_pin_lifetime: float = 1800,
         state_file: Path | None = None,
+        rotate_tokens: bool = True,
     ) -> None:
         """Start with one demo account; PINs live as long as plex.tv's do.
 
         With a state file, issued tokens survive a restart, as they do at plex.tv.
+        Like plex.tv, it keeps one token per account and client identifier: each
+        approval revokes the token the account had for that client (unless
+        rotate_tokens is off).
         """
+        self.rotate_tokens = rotate_tokens
         self.pin_lifetime = pin_lifetime
         self.strong_pin_lifetime = strong_pin_lifetime
         self.accounts: list[StandInAccount] = []
         self.pins: dict[int, StandInPin] = {}
         self.tokens: dict[str, StandInAccount] = {}
+        self.token_clients: dict[str, str] = {}
         self.issued_tokens: list[str] = []
         self.requests: list[RecordedRequest] = []
         self._faults: dict[str, deque[tuple[Fault, int | None]]] = {}
@@ -327,13 +333,11 @@ class PlexTvStandIn:
         self.link_page_account = self.demo_account
         self._state_file = state_file
         if state_file is not None and state_file.exists():
-            usernames = json.loads(state_file.read_text("utf-8"))
             accounts = {account.username: account for account in self.accounts}
-            self.tokens = {
-                token: accounts[name]
-                for token, name in usernames.items()
-                if name in accounts
-            }
+            for token, (name, client) in json.loads(state_file.read_text("utf-8")).items():
+                if name in accounts:
+                    self.tokens[token] = accounts[name]
+                    self.token_clients[token] = client
 
     # -- Test controls --------------------------------------------------------
 
@@ -349,13 +353,32 @@ class PlexTvStandIn:
         self.accounts.append(account)
         return account
 
-    def issue_token(self, account: StandInAccount | None = None) -> str:
-        """Mint a new token for an account, as signing in on a device does."""
+    def issue_token(
+        self, account: StandInAccount | None = None, client_identifier: str = ""
+    ) -> str:
+        """Mint a new token for an account, as signing in on a device does.
+
+        With rotation on, the token the account held for the same client
+        identifier stops working, as at plex.tv.
+        """
+        account = account or self.demo_account
+        if self.rotate_tokens and client_identifier:
+            for old in self.live_tokens(account, client_identifier):
+                self.tokens.pop(old)
         token = secrets.token_urlsafe(15)
-        self.tokens[token] = account or self.demo_account
+        self.tokens[token] = account
+        self.token_clients[token] = client_identifier
         self.issued_tokens.append(token)
         self._save()
         return token
+
+    def live_tokens(self, account: StandInAccount, client_identifier: str) -> list[str]:
+        """Return the tokens plex.tv accepts for an account and a client identifier."""
+        return [
+            token
+            for token, owner in self.tokens.items()
+            if owner is account and self.token_clients[token] == client_identifier
+        ]
 
     def revoke(self, token: str) -> None:
         """Invalidate a token, as signing out or removing the device does."""
@@ -366,7 +389,13 @@ class PlexTvStandIn:
         """Write the live tokens to the state file, when there is one."""
         if self._state_file is not None:
             self._state_file.write_text(
-                json.dumps({t: a.username for t, a in self.tokens.items()}), "utf-8"
+                json.dumps(
+                    {
+                        token: [account.username, self.token_clients[token]]
+                        for token, account in self.tokens.items()
+                    }
+                ),
+                "utf-8",
             )
 
     def approve(self, code: str, account: StandInAccount | None = None) -> str:
@@ -374,7 +403,7 @@ class PlexTvStandIn:
         pin = self._live_pin(code)
         if pin is None:
             raise KeyError(f"No live PIN with code {code}")
-        pin.auth_token = self.issue_token(account)
+        pin.auth_token = self.issue_token(account, pin.client_identifier)
         return pin.auth_token
 
     def expire(self, code: str) -> None:
@@ -545,7 +574,7 @@ class PlexTvStandIn:
         pin = self._live_pin(str(form.get("code", "")))
         if pin is None or pin.strong:
             return _error(404, 1020, "Code not found or expired")
-        pin.auth_token = self.issue_token(account)
+        pin.auth_token = self.issue_token(account, pin.client_identifier)
         return web.Response(status=204)
 
     async def _qr(self, request: web.Request) -> web.Response:

@@ -74,6 +74,13 @@ class PlexTvClient:
             params["forwardUrl"] = forward_url
         return f"{app / 'auth'}#?{urlencode(params, quote_via=quote)}"
 
+    def headers(self, token: str | None = None) -> dict[str, str]:
+        """Return the headers of a request as this client, and as the token's account."""
+        headers = {"Accept": "application/json", **self._identity.headers}
+        if token is not None:
+            headers["X-Plex-Token"] = token
+        return headers
+
     async def create_pin(self, *, strong: bool = False) -> Pin:
         """Ask plex.tv for a new PIN: a 4-character link code, or a strong one."""
         return Pin.from_json(
@@ -125,14 +132,11 @@ class PlexTvClient:
         decode: bool = True,
     ) -> Any:
         """Send one request and return its JSON body (None if empty or not decoded)."""
-        headers = {"Accept": "application/json", **self._identity.headers}
-        if token is not None:
-            headers["X-Plex-Token"] = token
         try:
             async with self._session.request(
                 method,
                 self._base_url / path,
-                headers=headers,
+                headers=self.headers(token),
                 data=data,
                 params=params,
                 allow_redirects=False,
