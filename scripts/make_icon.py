@@ -1,4 +1,4 @@
-"""Draw the brand icon: Plex's chevron beside a chain link, 256x256 PNG."""
+"""Draw the brand icons: Plex's chevron beside a chain link, icon.png (256) and icon@2x.png (512)."""
 
 from pathlib import Path
 
@@ -33,10 +33,12 @@ def draw() -> Image.Image:
         (170 * s, 116 * s, 230 * s, 156 * s),
     ):
         pen.rounded_rectangle(box, radius=20 * s, outline=LIGHT, width=11 * s)
-    return image.resize((256, 256), Image.Resampling.LANCZOS)
+    return image
 
 
 if __name__ == "__main__":
-    target = Path(__file__).parent.parent / "custom_components/plex_link/brand/icon.png"
-    draw().save(target, optimize=True)
-    print(f"Wrote {target}")
+    brand = Path(__file__).parent.parent / "custom_components/plex_link/brand"
+    icon = draw()
+    for name, size in (("icon.png", 256), ("icon@2x.png", 512)):
+        icon.resize((size, size), Image.Resampling.LANCZOS).save(brand / name, optimize=True)
+        print(f"Wrote {brand / name}")

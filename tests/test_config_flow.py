@@ -488,7 +488,10 @@ async def test_sign_in_without_a_known_address(
     hass: HomeAssistant, plex_tv: PlexTvStandIn
 ) -> None:
     """With no address for Home Assistant, the page gets no forward URL and linking still works."""
-    result = await start_flow(hass, "browser")
+    with patch(
+        "custom_components.plex_link.auth_view.get_url", side_effect=NoURLAvailableError
+    ):
+        result = await start_flow(hass, "browser")
     assert "forwardUrl" not in result["url"]
     plex_tv.approve(sign_in_code(plex_tv, result))
     assert (await finish_waiting(hass, result))["type"] is FlowResultType.CREATE_ENTRY

@@ -1,156 +1,80 @@
-"""The manifest and hacs.json follow hassfest's and HACS's published rules.
-
-The schemas restate hassfest's CUSTOM_INTEGRATION_MANIFEST_SCHEMA
-(home-assistant/core script/hassfest/manifest.py) and HACS's
-HACS_MANIFEST_JSON_SCHEMA and INTEGRATION_MANIFEST_JSON_SCHEMA
-(hacs/integration custom_components/hacs/utils/validate.py), neither of which
-ships in an installable package.
-"""
+"""The manifest, hacs.json, brand images and quality scale say what is true of the code."""
 
 from __future__ import annotations
 
+import ast
 import json
 from pathlib import Path
+import tomllib
 from typing import Any
 
-from awesomeversion import AwesomeVersion, AwesomeVersionStrategy
-import pytest
-import voluptuous as vol
+from awesomeversion import AwesomeVersion
+from homeassistant.const import __version__ as HA_VERSION
+from homeassistant.core import HomeAssistant
+from homeassistant.loader import async_get_integration
 import yaml
 
+import custom_components.plex_link
+
 ROOT = Path(__file__).parent.parent
-INTEGRATION = ROOT / "custom_components" / "plex_link"
-
-IOT_CLASSES = [
-    "assumed_state",
-    "calculated",
-    "cloud_polling",
-    "cloud_push",
-    "local_polling",
-    "local_push",
-]
-INTEGRATION_TYPES = [
-    "device",
-    "entity",
-    "hardware",
-    "helper",
-    "hub",
-    "service",
-    "system",
-]
-
-
-def _version(value: str) -> str:
-    """Accept only versions AwesomeVersion reads as CalVer, SemVer, SimpleVer or PEP 440."""
-    if AwesomeVersion(value).strategy not in (
-        AwesomeVersionStrategy.CALVER,
-        AwesomeVersionStrategy.SEMVER,
-        AwesomeVersionStrategy.SIMPLEVER,
-        AwesomeVersionStrategy.BUILDVER,
-        AwesomeVersionStrategy.PEP440,
-    ):
-        raise vol.Invalid(f"{value} is not a valid version")
-    return value
-
-
-HASSFEST_CUSTOM_MANIFEST = vol.Schema(
-    {
-        vol.Required("domain"): str,
-        vol.Required("name"): str,
-        vol.Optional("integration_type"): vol.In(INTEGRATION_TYPES),
-        vol.Optional("config_flow"): bool,
-        vol.Required("documentation"): vol.Url(),
-        vol.Optional("issue_tracker"): vol.Url(),
-        vol.Optional("requirements"): [str],
-        vol.Optional("dependencies"): [str],
-        vol.Optional("after_dependencies"): [str],
-        vol.Required("codeowners"): [str],
-        vol.Optional("loggers"): [str],
-        vol.Optional("iot_class"): vol.In(IOT_CLASSES),
-        vol.Optional("single_config_entry"): bool,
-        vol.Optional("quality_scale"): str,
-        vol.Required("version"): vol.All(str, _version),
-        vol.Optional("import_executor"): bool,
-    }
-)
-HACS_INTEGRATION_MANIFEST = vol.Schema(
-    {
-        vol.Required("codeowners"): list,
-        vol.Required("documentation"): vol.Url(),
-        vol.Required("domain"): str,
-        vol.Required("issue_tracker"): vol.Url(),
-        vol.Required("name"): str,
-        vol.Required("version"): vol.Coerce(AwesomeVersion),
-    },
-    extra=vol.ALLOW_EXTRA,
-)
-HACS_JSON = vol.Schema(
-    {
-        vol.Optional("content_in_root"): bool,
-        vol.Optional("country"): vol.Any(str, [str]),
-        vol.Optional("filename"): str,
-        vol.Optional("hacs"): str,
-        vol.Optional("hide_default_branch"): bool,
-        vol.Optional("homeassistant"): str,
-        vol.Optional("persistent_directory"): str,
-        vol.Optional("render_readme"): bool,
-        vol.Optional("zip_release"): bool,
-        vol.Required("name"): str,
-    },
-    extra=vol.PREVENT_EXTRA,
-)
+INTEGRATION = Path(custom_components.plex_link.__file__).parent
 
 
 def _load(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def test_manifest_passes_hassfest() -> None:
-    """The manifest fits hassfest's custom integration schema and key order."""
+async def test_manifest_as_home_assistant_loads_it(hass: HomeAssistant) -> None:
+    """Home Assistant's loader reads the manifest; it matches the package and the code."""
+    integration = await async_get_integration(hass, "plex_link")
     manifest = _load(INTEGRATION / "manifest.json")
-    HASSFEST_CUSTOM_MANIFEST(manifest)
     keys = list(manifest)
     assert keys[:2] == ["domain", "name"]
-    assert keys[2:] == sorted(keys[2:]), (
-        "hassfest wants domain, name, then alphabetical"
+    assert keys[2:] == sorted(keys[2:]), "hassfest wants domain, name, then alphabetical"
+    assert integration.domain == INTEGRATION.name
+    assert str(integration.version) == tomllib.loads(
+        (ROOT / "pyproject.toml").read_text("utf-8")
+    )["project"]["version"]
+    assert integration.requirements == []
+    assert integration.config_flow is True
+    imported = {
+        node.module.split(".")[2]
+        for path in INTEGRATION.rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text("utf-8")))
+        if isinstance(node, ast.ImportFrom)
+        and (node.module or "").startswith("homeassistant.components.")
+    }
+    assert imported <= {"binary_sensor", "sensor", "diagnostics"} | set(
+        integration.dependencies
     )
-    assert manifest["domain"] == INTEGRATION.name
-    assert manifest["requirements"] == []
-    assert manifest["config_flow"] is True
-    assert manifest["integration_type"] == "service"
-    assert manifest["iot_class"] == "cloud_polling"
+    serves_http = any(
+        "hass.http." in path.read_text("utf-8") for path in INTEGRATION.rglob("*.py")
+    )
+    assert serves_http == ("http" in integration.dependencies)
 
 
-def test_manifest_passes_hacs() -> None:
-    """HACS needs a version and the links it shows."""
-    HACS_INTEGRATION_MANIFEST(_load(INTEGRATION / "manifest.json"))
+def test_hacs_json_admits_every_tested_release() -> None:
+    """hacs.json's minimum is a release the suite runs on or older, and the README says it."""
+    hacs = _load(ROOT / "hacs.json")
+    assert set(hacs) <= {"name", "homeassistant", "render_readme", "zip_release"}
+    minimum = AwesomeVersion(hacs["homeassistant"])
+    assert minimum <= AwesomeVersion(HA_VERSION)
+    readme = (ROOT / "README.md").read_text("utf-8")
+    assert f"Home Assistant {minimum.major}.{minimum.minor} or newer" in readme
 
 
-def test_hacs_json() -> None:
-    """hacs.json holds only keys HACS accepts, with the oldest supported release."""
-    hacs = HACS_JSON(_load(ROOT / "hacs.json"))
-    assert hacs["homeassistant"] == "2025.4.0"
+def test_brand_images() -> None:
+    """icon.png is 256x256 and icon@2x.png 512x512, as Home Assistant reads them from brand/."""
+    for name, size in (("icon.png", 256), ("icon@2x.png", 512)):
+        data = (INTEGRATION / "brand" / name).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n"
+        assert int.from_bytes(data[16:20]) == size
+        assert int.from_bytes(data[20:24]) == size
 
 
-@pytest.mark.parametrize(
-    "broken",
-    [
-        {"zip_release": "yes"},
-        {"unknown_key": True},
-    ],
-)
-def test_hacs_schema_rejects_wrong_keys(broken: dict[str, Any]) -> None:
-    """The restated HACS schema is strict, as HACS's is."""
-    with pytest.raises(vol.Invalid):
-        HACS_JSON({"name": "Plex Link", **broken})
-
-
-def test_brand_icon() -> None:
-    """The brand icon is a 256x256 PNG."""
-    data = (INTEGRATION / "brand" / "icon.png").read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    assert int.from_bytes(data[16:20]) == 256
-    assert int.from_bytes(data[20:24]) == 256
+def test_licence_is_osi_approved() -> None:
+    """HACS's repository check wants an OSI-approved licence: MIT."""
+    assert (ROOT / "LICENSE").read_text("utf-8").startswith("MIT License")
 
 
 QUALITY_SCALE_RULES = {

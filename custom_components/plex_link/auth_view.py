@@ -40,8 +40,6 @@ class PlexLinkSignedInView(HomeAssistantView):
 @callback
 def async_signed_in_url(hass: HomeAssistant) -> str | None:
     """Return where the sign-in page should send the browser, or None if unknown."""
-    if getattr(hass, "http", None) is None:
-        return None
     try:
         base = get_url(hass)
     except NoURLAvailableError:
