@@ -56,11 +56,11 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
 
 @pytest.fixture(autouse=True)
 def fast_plex_tv(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Poll every 10 ms and time requests out after 2 s, so tests run quickly."""
+    """Poll every 10 ms and time requests out after 0.2 s, so tests run quickly."""
     monkeypatch.setattr(PinLinker, "poll_interval", 0.01)
     monkeypatch.setattr(PinLinker, "max_backoff", 0.05)
     monkeypatch.setattr(PinLinker, "max_retry_after", 0.05)
-    monkeypatch.setattr(PlexTvClient, "request_timeout", 2.0)
+    monkeypatch.setattr(PlexTvClient, "request_timeout", 0.2)
 
 
 @pytest.fixture

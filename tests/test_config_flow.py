@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
+from pathlib import Path
 import time
-from typing import Any
 from unittest.mock import patch
 from urllib.parse import parse_qs
 
@@ -18,6 +19,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
+import custom_components.plex_link
 from custom_components.plex_link.config_flow import PlexLinkConfigFlow
 from custom_components.plex_link.const import (
     CONF_ACCOUNT_ID,
@@ -34,7 +36,7 @@ from .flow import (
     start_link,
     submit_and_link,
 )
-from .standin import Fault, PlexTvStandIn, StandInAccount
+from .standin import STALL, Fault, PlexTvStandIn, StandInAccount
 
 pytestmark = pytest.mark.usefixtures("plex_tv")
 
@@ -66,13 +68,19 @@ FAULTS_AND_ERRORS = [
         "cannot_connect",
         id="reset-mid-body",
     ),
-    pytest.param(Fault(delay=3), "cannot_connect", id="timeout"),
+    pytest.param(Fault(delay=STALL), "cannot_connect", id="timeout"),
     pytest.param(
         Fault(status=302, headers={"Location": "http://127.0.0.2/"}),
         "invalid_response",
         id="redirect",
     ),
 ]
+
+MANIFEST_VERSION = json.loads(
+    (Path(custom_components.plex_link.__file__).parent / "manifest.json").read_text(
+        "utf-8"
+    )
+)["version"]
 
 
 async def assert_no_more_requests(hass: HomeAssistant, plex_tv: PlexTvStandIn) -> None:
@@ -133,7 +141,7 @@ async def test_requests_name_home_assistant(
         assert request.headers["X-Plex-Product"] == "Plex Link for Home Assistant"
         assert request.headers["X-Plex-Device-Name"] == "Holiday Home"
         assert request.headers["X-Plex-Platform"] == "Home Assistant"
-        assert request.headers["X-Plex-Version"] == "0.1.0"
+        assert request.headers["X-Plex-Version"] == MANIFEST_VERSION
     pin_requests = [
         r for r in plex_tv.requests if r.endpoint in ("create_pin", "get_pin")
     ]

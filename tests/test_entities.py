@@ -23,6 +23,7 @@ from custom_components.plex_link.coordinator import UPDATE_INTERVAL
 
 from .standin import Fault, PlexTvStandIn, StandInServer
 
+
 async def _refresh(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     """Poll plex.tv now, as the five-minute timer does, and let it finish.
 

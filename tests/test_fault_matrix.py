@@ -19,7 +19,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.plex_link.const import DOMAIN
 
 from .flow import enter_code, finish_waiting, start_flow, submit_and_link
-from .standin import Fault, PlexTvStandIn
+from .standin import STALL, Fault, PlexTvStandIn
 
 HTML = "<html><body>Sign in to the hotel Wi-Fi</body></html>"
 FIFTY_MB = b"{" + b" " * (50 * 1024 * 1024) + b"}"
@@ -49,7 +49,7 @@ FAULTS = {
         status=201, body='{"id": 7, "code": "ABCD", "expiresIn": -5}'
     ),
     "empty-body": Fault(status=200, body=""),
-    "stall-beyond-timeout": Fault(delay=3),
+    "stall-beyond-timeout": Fault(delay=STALL),
     "reset-mid-body": Fault(
         status=200, body='{"id": 7, "code": "ABCD"}', truncate=True
     ),

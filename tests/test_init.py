@@ -11,7 +11,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.plex_link.const import DOMAIN
 
-from .standin import Fault, PlexTvStandIn
+from .standin import STALL, Fault, PlexTvStandIn
 
 
 async def test_setup_and_unload(
@@ -64,7 +64,7 @@ async def test_invalid_token_422_starts_reauth(
         Fault(status=429, headers={"Retry-After": "60"}),
         Fault(status=200, body="<html></html>", content_type="text/html"),
         Fault(status=404),
-        Fault(delay=3),
+        Fault(delay=STALL),
     ],
     ids=["500", "503", "429", "html", "404", "timeout"],
 )

@@ -9,7 +9,7 @@ import tomllib
 from typing import Any
 
 from awesomeversion import AwesomeVersion
-from homeassistant.const import __version__ as HA_VERSION
+from homeassistant.const import __version__ as ha_version
 from homeassistant.core import HomeAssistant
 from homeassistant.loader import async_get_integration
 import yaml
@@ -30,11 +30,16 @@ async def test_manifest_as_home_assistant_loads_it(hass: HomeAssistant) -> None:
     manifest = _load(INTEGRATION / "manifest.json")
     keys = list(manifest)
     assert keys[:2] == ["domain", "name"]
-    assert keys[2:] == sorted(keys[2:]), "hassfest wants domain, name, then alphabetical"
+    assert keys[2:] == sorted(keys[2:]), (
+        "hassfest wants domain, name, then alphabetical"
+    )
     assert integration.domain == INTEGRATION.name
-    assert str(integration.version) == tomllib.loads(
-        (ROOT / "pyproject.toml").read_text("utf-8")
-    )["project"]["version"]
+    assert (
+        str(integration.version)
+        == tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"][
+            "version"
+        ]
+    )
     assert integration.requirements == []
     assert integration.config_flow is True
     imported = {
@@ -58,7 +63,7 @@ def test_hacs_json_admits_every_tested_release() -> None:
     hacs = _load(ROOT / "hacs.json")
     assert set(hacs) <= {"name", "homeassistant", "render_readme", "zip_release"}
     minimum = AwesomeVersion(hacs["homeassistant"])
-    assert minimum <= AwesomeVersion(HA_VERSION)
+    assert minimum <= AwesomeVersion(ha_version)
     readme = (ROOT / "README.md").read_text("utf-8")
     assert f"Home Assistant {minimum.major}.{minimum.minor} or newer" in readme
 

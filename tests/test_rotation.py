@@ -63,7 +63,9 @@ async def relink(
     account: StandInAccount,
 ) -> Any:
     """Reauthenticate or reconfigure entry, approving the code in account."""
-    start = entry.start_reauth_flow if source == "reauth" else entry.start_reconfigure_flow
+    start = (
+        entry.start_reauth_flow if source == "reauth" else entry.start_reconfigure_flow
+    )
     result = await choose(hass, await start(hass), method)
     return await enter_code(hass, plex_tv, result, account)
 
@@ -75,7 +77,9 @@ async def assert_every_entry_works(
     await hass.async_block_till_done(wait_background_tasks=True)
     for entry in hass.config_entries.async_entries(DOMAIN):
         account = next(a for a in plex_tv.accounts if a.uuid == entry.unique_id)
-        assert plex_tv.live_tokens(account, client_identifier) == [entry.data[CONF_TOKEN]]
+        assert plex_tv.live_tokens(account, client_identifier) == [
+            entry.data[CONF_TOKEN]
+        ]
         assert await hass.config_entries.async_reload(entry.entry_id)
         await hass.async_block_till_done()
         assert entry.state is ConfigEntryState.LOADED
@@ -123,7 +127,10 @@ async def test_relinking_with_another_linked_account_updates_that_entry(
 
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "other_account_updated"
-    assert result["description_placeholders"] == {"account": "Sam", "name": "Demo Person"}
+    assert result["description_placeholders"] == {
+        "account": "Sam",
+        "name": "Demo Person",
+    }
     assert init_integration.data[CONF_TOKEN] == token
     assert sam_entry.data[CONF_TOKEN] != sam_token
     assert sam_token not in plex_tv.tokens
@@ -147,7 +154,10 @@ async def test_relinking_with_an_unlinked_account_signs_its_token_out(
 
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "wrong_account"
-    assert result["description_placeholders"] == {"account": "Sam", "name": "Demo Person"}
+    assert result["description_placeholders"] == {
+        "account": "Sam",
+        "name": "Demo Person",
+    }
     assert plex_tv.count("signout") == 1
     assert plex_tv.live_tokens(sam, client_identifier) == []
     assert init_integration.data[CONF_TOKEN] == token
@@ -181,7 +191,12 @@ async def test_relinking_the_same_account_keeps_one_live_token(
 ) -> None:
     """Reconfigure with the right account: the entry holds the new token, the old one is gone."""
     result = await relink(
-        hass, plex_tv, init_integration, "reconfigure", "link_code", plex_tv.demo_account
+        hass,
+        plex_tv,
+        init_integration,
+        "reconfigure",
+        "link_code",
+        plex_tv.demo_account,
     )
 
     assert result["reason"] == "relinked"

@@ -73,10 +73,16 @@ async def test_get_token_for_admin(
         "headers": headers,
     }
     assert headers["X-Plex-Token"] == token
-    assert headers["X-Plex-Client-Identifier"] == init_integration.data["client_identifier"]
+    assert (
+        headers["X-Plex-Client-Identifier"]
+        == init_integration.data["client_identifier"]
+    )
     assert headers["X-Plex-Product"] == "Plex Link for Home Assistant"
     assert headers["Accept"] == "application/json"
-    assert plex_tv.requests[-1].headers["X-Plex-Device-Name"] == headers["X-Plex-Device-Name"]
+    assert (
+        plex_tv.requests[-1].headers["X-Plex-Device-Name"]
+        == headers["X-Plex-Device-Name"]
+    )
     assert await _call(hass, "get_token") == response
 
 

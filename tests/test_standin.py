@@ -144,7 +144,9 @@ async def test_answers_older_clients_like_plex_tv(plex_tv: PlexTvStandIn) -> Non
             )
 
 
-async def test_approval_rotates_the_token_of_the_same_client(plex_tv: PlexTvStandIn) -> None:
+async def test_approval_rotates_the_token_of_the_same_client(
+    plex_tv: PlexTvStandIn,
+) -> None:
     """Like plex.tv: one token per account and client identifier, unless rotation is off."""
     account = plex_tv.demo_account
     first = plex_tv.issue_token(account, "home-assistant")

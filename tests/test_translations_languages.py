@@ -29,7 +29,9 @@ EXPECTED_LANGUAGES = {
     "uk",
 }
 ENGLISH = json.loads((TRANSLATIONS / "en.json").read_text("utf-8"))
-LANGUAGES = sorted(path.stem for path in TRANSLATIONS.glob("*.json") if path.stem != "en")
+LANGUAGES = sorted(
+    path.stem for path in TRANSLATIONS.glob("*.json") if path.stem != "en"
+)
 # Markdown links and images: optional "!", the text in brackets, the target.
 MARKDOWN_LINK = re.compile(r"(!?)\[([^\]]*)\]\(([^)]*)\)")
 
@@ -51,7 +53,9 @@ def _leaves(tree: object, path: str = "") -> dict[str, object]:
 
 def _placeholders(text: str) -> set[str]:
     """Return the {placeholders} of a translation string."""
-    return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+    return {
+        name for _, name, _, _ in string.Formatter().parse(text) if name is not None
+    }
 
 
 def _is_sentence(text: str) -> bool:
@@ -87,7 +91,9 @@ def test_same_keys_as_english(language: str) -> None:
     extra = leaves.keys() - ENGLISH_LEAVES.keys()
     assert not missing, f"{language} lacks {sorted(missing)}"
     assert not extra, f"{language} has keys en.json does not: {sorted(extra)}"
-    assert list(leaves) == list(ENGLISH_LEAVES), f"{language} orders its keys differently"
+    assert list(leaves) == list(ENGLISH_LEAVES), (
+        f"{language} orders its keys differently"
+    )
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -144,7 +150,9 @@ def test_same_markdown_as_english(language: str) -> None:
         for bang, alt, _ in MARKDOWN_LINK.findall(text):
             if bang:
                 assert alt.strip(), f"{language} {path}: an image has no alt text"
-                assert alt not in english_alts, f"{language} {path}: alt text in English"
+                assert alt not in english_alts, (
+                    f"{language} {path}: alt text in English"
+                )
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

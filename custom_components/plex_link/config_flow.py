@@ -159,9 +159,7 @@ class PlexLinkConfigFlow(ConfigFlow, domain=DOMAIN):
             )
         return await self._async_keep_token(account, self._token)
 
-    async def _async_keep_token(
-        self, account: Account, token: str
-    ) -> ConfigFlowResult:
+    async def _async_keep_token(self, account: Account, token: str) -> ConfigFlowResult:
         """Store a fresh token in its account's entry, or sign it out if none may hold it.
 
         plex.tv keeps one token per account and client identifier, so the new

@@ -28,6 +28,9 @@ import segno
 CODE_ALPHABET = string.ascii_uppercase + string.digits
 STRONG_ALPHABET = string.ascii_lowercase + string.digits
 
+# A stall long enough to outlast the test suite's request timeout (conftest's fast_plex_tv).
+STALL = 0.5
+
 ENDPOINTS = (
     "create_pin",
     "get_pin",
@@ -334,7 +337,9 @@ class PlexTvStandIn:
         self._state_file = state_file
         if state_file is not None and state_file.exists():
             accounts = {account.username: account for account in self.accounts}
-            for token, (name, client) in json.loads(state_file.read_text("utf-8")).items():
+            for token, (name, client) in json.loads(
+                state_file.read_text("utf-8")
+            ).items():
                 if name in accounts:
                     self.tokens[token] = accounts[name]
                     self.token_clients[token] = client
