@@ -10,6 +10,7 @@ import argparse
 import asyncio
 from collections.abc import Callable, Coroutine
 import contextlib
+import json
 import os
 from pathlib import Path
 import subprocess
@@ -24,18 +25,34 @@ import urllib.request
 from .standin import PlexTvStandIn
 
 ROOT = Path(__file__).resolve().parent.parent
-CONFIGURATION = """\
-# Written by tests/live.py: the smallest Home Assistant that serves the UI.
+CONFIGURATION_HEADER = "# Written by tests/live.py"
+CONFIGURATION = f"""\
+{CONFIGURATION_HEADER}: the smallest Home Assistant that serves the UI.
+# The HTTP server (127.0.0.1 and the port) is in .storage/http, where
+# Home Assistant 2026.11 keeps it: an http: block here would be imported as
+# an unconfirmed trial that Home Assistant reverts (and restarts) after 5 minutes.
 frontend:
 config:
-http:
-  server_host: 127.0.0.1
-  server_port: {port}
 logger:
   default: info
   logs:
     custom_components.plex_link: debug
 """
+
+
+def http_store(port: int) -> dict[str, Any]:
+    """Return .storage/http with the server on 127.0.0.1:port.
+
+    Written in the storage's first version (the shape of the old http: YAML),
+    which Home Assistant migrates itself to its current one as the stable,
+    confirmed configuration.
+    """
+    return {
+        "version": 1,
+        "minor_version": 1,
+        "key": "http",
+        "data": {"server_host": ["127.0.0.1"], "server_port": port},
+    }
 
 
 class LoopThread:
@@ -129,10 +146,7 @@ class HomeAssistantProcess:
 
     def __enter__(self) -> Self:
         """Start Home Assistant and wait until it serves its UI."""
-        self.config_dir.mkdir(parents=True, exist_ok=True)
-        configuration = self.config_dir / "configuration.yaml"
-        if not configuration.exists():
-            configuration.write_text(CONFIGURATION.format(port=self.port), "utf-8")
+        self._write_configuration()
         env = {
             **os.environ,
             "PYTHONPATH": os.pathsep.join(
@@ -165,6 +179,23 @@ class HomeAssistantProcess:
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
+
+    def _write_configuration(self) -> None:
+        """Write configuration.yaml (unless someone else wrote it) and the HTTP store.
+
+        The HTTP store is written on every start, so the server is always on
+        127.0.0.1:port with nothing left to confirm, whatever the last run
+        stored (a configuration.yaml of earlier releases had an http: block).
+        """
+        self.config_dir.mkdir(parents=True, exist_ok=True)
+        configuration = self.config_dir / "configuration.yaml"
+        if not configuration.exists() or configuration.read_text("utf-8").startswith(
+            CONFIGURATION_HEADER
+        ):
+            configuration.write_text(CONFIGURATION, "utf-8")
+        storage = self.config_dir / ".storage"
+        storage.mkdir(exist_ok=True)
+        (storage / "http").write_text(json.dumps(http_store(self.port)), "utf-8")
 
     def wait_until_up(self, timeout: float = 180) -> None:
         """Wait until the HTTP server answers, or fail if Home Assistant exits."""

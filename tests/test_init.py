@@ -53,7 +53,10 @@ async def test_invalid_token_422_starts_reauth(
     plex_tv.inject("user", Fault(status=422, body='{"error": "Invalid token"}'))
     mock_config_entry.add_to_hass(hass)
     await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
     assert mock_config_entry.state is ConfigEntryState.SETUP_ERROR
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
 
 
 @pytest.mark.parametrize(
