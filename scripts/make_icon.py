@@ -40,5 +40,7 @@ if __name__ == "__main__":
     brand = Path(__file__).parent.parent / "custom_components/plex_link/brand"
     icon = draw()
     for name, size in (("icon.png", 256), ("icon@2x.png", 512)):
-        icon.resize((size, size), Image.Resampling.LANCZOS).save(brand / name, optimize=True)
+        icon.resize((size, size), Image.Resampling.LANCZOS).save(
+            brand / name, optimize=True
+        )
         print(f"Wrote {brand / name}")
