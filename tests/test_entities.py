@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from unittest.mock import patch
 
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_REAUTH
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
-from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -19,7 +19,6 @@ from pytest_homeassistant_custom_component.common import (
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.plex_link.const import DOMAIN
-from custom_components.plex_link.coordinator import UPDATE_INTERVAL
 
 from .standin import Fault, PlexTvStandIn, StandInServer
 
@@ -164,19 +163,21 @@ async def test_servers_come_and_go(
 async def test_polling_cost_and_daily_ping(
     hass: HomeAssistant,
     plex_tv: PlexTvStandIn,
+    freezer: FrozenDateTimeFactory,
     init_integration: MockConfigEntry,
 ) -> None:
-    """An hour costs 24 plex.tv requests; the token is used once a day, failures ignored."""
-    assert init_integration.runtime_data.coordinator.update_interval == UPDATE_INTERVAL
-    assert timedelta(minutes=5) == UPDATE_INTERVAL
+    """An hour of Home Assistant's scheduler costs 24 plex.tv requests; a ping a day, failures ignored."""
     before = len(plex_tv.requests)
-    for _ in range(12):
-        await _refresh(hass, init_integration)
+    for _ in range(60):
+        freezer.tick(timedelta(minutes=1))
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done(wait_background_tasks=True)
     assert len(plex_tv.requests) - before == 24
     assert plex_tv.count("ping") == 0
 
     plex_tv.inject("ping", Fault(status=500))
-    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(days=1, seconds=1))
+    freezer.tick(timedelta(days=1))
+    async_fire_time_changed(hass)
     await hass.async_block_till_done(wait_background_tasks=True)
     assert plex_tv.count("ping") == 1
     assert hass.states.get("binary_sensor.demo_person_plex_pass").state == STATE_ON
