@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-import time
 from unittest.mock import patch
 from urllib.parse import parse_qs
 
@@ -83,16 +82,22 @@ MANIFEST_VERSION = json.loads(
 )["version"]
 
 
-async def assert_no_more_requests(hass: HomeAssistant, plex_tv: PlexTvStandIn) -> None:
-    """Check that plex.tv hears nothing for 30 poll intervals.
+async def wait_until_polled(plex_tv: PlexTvStandIn) -> None:
+    """Wait (up to 10 s) until the flow has polled plex.tv once."""
+    async with asyncio.timeout(10):
+        while plex_tv.count("get_pin") == 0:
+            await asyncio.sleep(0.01)
 
-    A poll already on the wire when the wait was cancelled may still land.
+
+async def assert_wait_cancelled(task: asyncio.Task[str]) -> None:
+    """The flow's wait ended by being cancelled, within a second.
+
+    test_plextv's test_cancelled_linker_sends_nothing_more proves that a cancelled wait sends
+    plex.tv nothing more.
     """
-    await asyncio.sleep(0.05)
-    quiet_since = time.monotonic()
-    await asyncio.sleep(0.3)
-    await hass.async_block_till_done(wait_background_tasks=True)
-    assert plex_tv.requests_since(quiet_since) == []
+    done, _ = await asyncio.wait([task], timeout=1)
+    assert task in done
+    assert task.cancelled()
 
 
 async def test_link_creates_entry(hass: HomeAssistant, plex_tv: PlexTvStandIn) -> None:
@@ -305,14 +310,12 @@ async def test_closing_the_dialog_stops_polling(
 ) -> None:
     """Once the person closes the dialog, plex.tv receives no further request."""
     result = await start_link(hass)
-    await asyncio.sleep(0.1)
-    assert plex_tv.count("get_pin") > 0
+    await wait_until_polled(plex_tv)
     flow = hass.config_entries.flow._progress[result["flow_id"]]
     task = flow.async_get_progress_task()
 
     hass.config_entries.flow.async_abort(result["flow_id"])
-    await assert_no_more_requests(hass, plex_tv)
-    assert task.cancelled()
+    await assert_wait_cancelled(task)
 
 
 async def test_stopping_home_assistant_stops_polling(
@@ -320,14 +323,13 @@ async def test_stopping_home_assistant_stops_polling(
 ) -> None:
     """Home Assistant stopping cancels the wait at once instead of waiting for expiry."""
     result = await start_link(hass)
-    await asyncio.sleep(0.05)
+    await wait_until_polled(plex_tv)
     task = hass.config_entries.flow._progress[
         result["flow_id"]
     ].async_get_progress_task()
 
     await hass.async_stop()
-    await assert_no_more_requests(hass, plex_tv)
-    assert task.cancelled()
+    await assert_wait_cancelled(task)
 
 
 async def test_reopened_dialog_shows_the_same_code(
@@ -538,12 +540,11 @@ async def test_closing_sign_in_stops_polling(
 ) -> None:
     """Closing the dialog during sign-in: plex.tv receives no further request."""
     result = await start_flow(hass, "browser")
-    await asyncio.sleep(0.1)
-    assert plex_tv.count("get_pin") > 0
+    await wait_until_polled(plex_tv)
     task = hass.config_entries.flow._progress[result["flow_id"]]._link_task
 
     hass.config_entries.flow.async_abort(result["flow_id"])
-    await assert_no_more_requests(hass, plex_tv)
+    await assert_wait_cancelled(task)
     assert task.cancelled()
 
 

@@ -109,19 +109,31 @@ async def test_linked_entry_is_stored(
 
 
 async def test_reload_while_refreshing(
-    hass: HomeAssistant, plex_tv: PlexTvStandIn, init_integration: MockConfigEntry
+    hass: HomeAssistant,
+    plex_tv: PlexTvStandIn,
+    init_integration: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A reload during a slow refresh leaves one loaded entry and no stray work."""
-    plex_tv.inject("resources", Fault(delay=0.5, then_answer=True))
+    """A reload while a refresh waits on plex.tv leaves one loaded entry and no stray work."""
+    monkeypatch.setattr(PlexTvClient, "request_timeout", 30.0)
+    held = asyncio.Event()
+    plex_tv.inject("resources", Fault(hold=held, then_answer=True))
+    before = plex_tv.count("resources")
     refresh = asyncio.create_task(
         init_integration.runtime_data.coordinator.async_refresh()
     )
-    await asyncio.sleep(0.1)
+    async with asyncio.timeout(10):
+        while plex_tv.count("resources") == before:
+            await asyncio.sleep(0.01)
+    assert not refresh.done()
+
     assert await hass.config_entries.async_reload(init_integration.entry_id)
+    held.set()
     await refresh
     await hass.async_block_till_done(wait_background_tasks=True)
     assert init_integration.state is ConfigEntryState.LOADED
     assert hass.states.get("binary_sensor.demo_person_plex_pass").state == "on"
+    assert len(hass.config_entries.async_loaded_entries(DOMAIN)) == 1
 
 
 async def test_get_token_over_the_rest_api(
