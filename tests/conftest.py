@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 from unittest.mock import PropertyMock, patch
 
 from homeassistant.const import CONF_TOKEN, CONF_USERNAME
@@ -23,7 +24,7 @@ from custom_components.plex_link.const import (
 )
 from custom_components.plex_link.plextv import PinLinker, PlexTvClient
 
-from .standin import PlexTvStandIn
+from .standin import PlexTvStandIn, StandInAccount
 
 # Property-based tests: at least 2,000 examples per parser in CI;
 # `pytest --hypothesis-profile=long` for a longer local run.
@@ -96,24 +97,46 @@ def token(plex_tv: PlexTvStandIn, client_identifier: str) -> str:
     return plex_tv.issue_token(plex_tv.demo_account, client_identifier)
 
 
-@pytest.fixture
-def mock_config_entry(
-    plex_tv: PlexTvStandIn, token: str, client_identifier: str
+def linked_entry(
+    plex_tv: PlexTvStandIn,
+    account: StandInAccount,
+    client_identifier: str,
+    token: str | None = None,
+    **kwargs: Any,
 ) -> MockConfigEntry:
-    """Return a config entry that holds a valid token of the demo account."""
-    account = plex_tv.demo_account
+    """Return an entry for account holding a token plex.tv issued to this Home Assistant."""
     return MockConfigEntry(
         domain=DOMAIN,
-        entry_id="01JPLEXLINK0TEST0ENTRY00000",
         title=account.title,
         unique_id=account.uuid,
         data={
-            CONF_TOKEN: token,
+            CONF_TOKEN: token or plex_tv.issue_token(account, client_identifier),
             CONF_CLIENT_IDENTIFIER: client_identifier,
             CONF_ACCOUNT_ID: account.id,
             CONF_ACCOUNT_UUID: account.uuid,
             CONF_USERNAME: account.username,
         },
+        **kwargs,
+    )
+
+
+@pytest.fixture
+def sam(plex_tv: PlexTvStandIn) -> StandInAccount:
+    """Return a second Plex account at the stand-in."""
+    return plex_tv.add_account(username="sam", title="Sam", email="sam@example.invalid")
+
+
+@pytest.fixture
+def mock_config_entry(
+    plex_tv: PlexTvStandIn, token: str, client_identifier: str
+) -> MockConfigEntry:
+    """Return a config entry that holds a valid token of the demo account."""
+    return linked_entry(
+        plex_tv,
+        plex_tv.demo_account,
+        client_identifier,
+        token,
+        entry_id="01JPLEXLINK0TEST0ENTRY00000",
     )
 
 

@@ -372,17 +372,14 @@ async def test_progress_reports_remaining_lifetime(
 
 
 async def test_two_accounts_get_two_entries(
-    hass: HomeAssistant, plex_tv: PlexTvStandIn
+    hass: HomeAssistant, plex_tv: PlexTvStandIn, sam: StandInAccount
 ) -> None:
     """Two Plex accounts can be linked side by side."""
-    other = plex_tv.add_account(
-        username="sam", title="Sam", email="sam@example.invalid"
-    )
     first = await enter_code(hass, plex_tv, await start_link(hass))
-    second = await enter_code(hass, plex_tv, await start_link(hass), other)
+    second = await enter_code(hass, plex_tv, await start_link(hass), sam)
     assert first["title"] == "Demo Person"
     assert second["title"] == "Sam"
-    assert second["result"].unique_id == other.uuid
+    assert second["result"].unique_id == sam.uuid
 
 
 async def test_title_falls_back_to_username(

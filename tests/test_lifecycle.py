@@ -19,6 +19,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from custom_components.plex_link.const import DOMAIN
 from custom_components.plex_link.plextv import PlexTvClient
 
+from .conftest import linked_entry
 from .flow import enter_code, start_flow
 from .standin import Fault, PlexTvStandIn
 
@@ -56,18 +57,7 @@ async def test_fifty_accounts_load_together(
             title=f"User {number}",
             email=f"u{number}@example.invalid",
         )
-        entry = MockConfigEntry(
-            domain=DOMAIN,
-            title=account.title,
-            unique_id=account.uuid,
-            data={
-                CONF_TOKEN: plex_tv.issue_token(account, client_identifier),
-                "client_identifier": client_identifier,
-                "account_id": account.id,
-                "account_uuid": account.uuid,
-                "username": account.username,
-            },
-        )
+        entry = linked_entry(plex_tv, account, client_identifier)
         entry.add_to_hass(hass)
         entries.append(entry)
     # The first account's answer is held back; the others must not wait for it.

@@ -5,53 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import CONF_TOKEN, CONF_USERNAME
+from homeassistant.const import CONF_TOKEN
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.plex_link.const import (
-    CONF_ACCOUNT_ID,
-    CONF_ACCOUNT_UUID,
-    CONF_CLIENT_IDENTIFIER,
-    DOMAIN,
-)
+from custom_components.plex_link.const import DOMAIN
 
+from .conftest import linked_entry
 from .flow import choose, enter_code, start_flow
 from .standin import Fault, PlexTvStandIn, StandInAccount
 
 METHODS = pytest.mark.parametrize("method", ["link_code", "browser"])
 SOURCES = pytest.mark.parametrize("source", ["reauth", "reconfigure"])
-
-
-@pytest.fixture
-def sam(plex_tv: PlexTvStandIn) -> StandInAccount:
-    """Return a second Plex account."""
-    return plex_tv.add_account(username="sam", title="Sam", email="sam@example.invalid")
-
-
-def linked_entry(
-    hass: HomeAssistant,
-    plex_tv: PlexTvStandIn,
-    account: StandInAccount,
-    client_identifier: str,
-) -> MockConfigEntry:
-    """Add an entry holding a token plex.tv issued to this Home Assistant for account."""
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title=account.title,
-        unique_id=account.uuid,
-        data={
-            CONF_TOKEN: plex_tv.issue_token(account, client_identifier),
-            CONF_CLIENT_IDENTIFIER: client_identifier,
-            CONF_ACCOUNT_ID: account.id,
-            CONF_ACCOUNT_UUID: account.uuid,
-            CONF_USERNAME: account.username,
-        },
-    )
-    entry.add_to_hass(hass)
-    return entry
 
 
 async def relink(
@@ -120,7 +87,8 @@ async def test_relinking_with_another_linked_account_updates_that_entry(
     method: str,
 ) -> None:
     """A code entered in another linked account renews that account's entry, not this one."""
-    sam_entry = linked_entry(hass, plex_tv, sam, client_identifier)
+    sam_entry = linked_entry(plex_tv, sam, client_identifier)
+    sam_entry.add_to_hass(hass)
     sam_token = sam_entry.data[CONF_TOKEN]
 
     result = await relink(hass, plex_tv, init_integration, source, method, sam)

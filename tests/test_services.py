@@ -20,7 +20,8 @@ from custom_components.plex_link import (
 )
 from custom_components.plex_link.const import DOMAIN
 
-from .standin import PlexTvStandIn
+from .conftest import linked_entry
+from .standin import PlexTvStandIn, StandInAccount
 
 
 @pytest.fixture
@@ -150,20 +151,14 @@ async def test_get_servers(
 
 
 async def test_entry_must_be_given_when_several(
-    hass: HomeAssistant, plex_tv: PlexTvStandIn, init_integration: MockConfigEntry
+    hass: HomeAssistant,
+    plex_tv: PlexTvStandIn,
+    init_integration: MockConfigEntry,
+    sam: StandInAccount,
+    client_identifier: str,
 ) -> None:
     """With two linked accounts, the action needs to know which."""
-    sam = plex_tv.add_account(username="sam", title="Sam", email="sam@example.invalid")
-    second = MockConfigEntry(
-        domain=DOMAIN,
-        title="Sam",
-        unique_id=sam.uuid,
-        data={
-            **init_integration.data,
-            "token": plex_tv.issue_token(sam),
-            "account_uuid": sam.uuid,
-        },
-    )
+    second = linked_entry(plex_tv, sam, client_identifier)
     second.add_to_hass(hass)
     await hass.config_entries.async_setup(second.entry_id)
     with pytest.raises(ServiceValidationError) as caught:

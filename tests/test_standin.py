@@ -6,7 +6,7 @@ from pathlib import Path
 
 import aiohttp
 
-from .standin import PlexTvStandIn
+from .standin import PlexTvStandIn, StandInAccount
 
 CLIENT = {"X-Plex-Client-Identifier": "standin-test", "Accept": "application/json"}
 
@@ -40,12 +40,11 @@ async def test_link_page_approves_the_code(plex_tv: PlexTvStandIn) -> None:
     assert plex_tv.tokens[token] is plex_tv.demo_account
 
 
-async def test_claim_code_as_signed_in_account(plex_tv: PlexTvStandIn) -> None:
+async def test_claim_code_as_signed_in_account(
+    plex_tv: PlexTvStandIn, sam: StandInAccount
+) -> None:
     """PUT /api/v2/pins/link claims a code for the token's account."""
-    other = plex_tv.add_account(
-        username="sam", title="Sam", email="sam@example.invalid"
-    )
-    token = plex_tv.issue_token(other)
+    token = plex_tv.issue_token(sam)
     async with aiohttp.ClientSession() as session:
         async with session.post(
             f"{plex_tv.base_url}/api/v2/pins", headers=CLIENT
@@ -63,7 +62,7 @@ async def test_claim_code_as_signed_in_account(plex_tv: PlexTvStandIn) -> None:
             url, headers=CLIENT, data={"code": pin["code"]}
         ) as response:
             assert response.status == 401
-    assert plex_tv.tokens[plex_tv.pins[pin["id"]].auth_token or ""] is other
+    assert plex_tv.tokens[plex_tv.pins[pin["id"]].auth_token or ""] is sam
 
 
 async def test_plex_tv_rules(plex_tv: PlexTvStandIn) -> None:

@@ -29,15 +29,13 @@ class PlexLinkEntity(CoordinatorEntity[PlexLinkCoordinator]):
         """Attach the entity to the account's device."""
         super().__init__(coordinator)
         self.entity_description = description
-        account = coordinator.data.account
-        self._attr_unique_id = f"{account.uuid}_{description.key}"
-        self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, account.uuid)})
+        account_uuid = coordinator.data.account.uuid
+        self._attr_unique_id = f"{account_uuid}_{description.key}"
+        self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, account_uuid)})
 
 
-class PlexLinkServerEntity(CoordinatorEntity[PlexLinkCoordinator]):
+class PlexLinkServerEntity(PlexLinkEntity):
     """An entity of one Plex Media Server the account can reach."""
-
-    _attr_has_entity_name = True
 
     def __init__(
         self,
@@ -45,9 +43,8 @@ class PlexLinkServerEntity(CoordinatorEntity[PlexLinkCoordinator]):
         description: EntityDescription,
         machine_identifier: str,
     ) -> None:
-        """Attach the entity to the server's device, linked to the account's."""
-        super().__init__(coordinator)
-        self.entity_description = description
+        """Attach the entity to the server's device, which hangs off the account's."""
+        super().__init__(coordinator, description)
         self.machine_identifier = machine_identifier
         account_uuid = coordinator.data.account.uuid
         server = self.server
