@@ -31,6 +31,7 @@ from .flow import (
     choose,
     enter_code,
     finish_waiting,
+    shown_code,
     start_flow,
     start_link,
     submit_and_link,
@@ -74,6 +75,19 @@ FAULTS_AND_ERRORS = [
         id="redirect",
     ),
 ]
+
+WAITING = {
+    "link_code": FlowResultType.SHOW_PROGRESS,
+    "browser": FlowResultType.EXTERNAL_STEP,
+}
+EXPIRED = {"link_code": "code_expired", "browser": "sign_in_expired"}
+
+
+@pytest.fixture(params=["link_code", "browser"])
+def method(request: pytest.FixtureRequest) -> str:
+    """Return each way of linking in turn."""
+    return str(request.param)
+
 
 MANIFEST_VERSION = json.loads(
     (Path(custom_components.plex_link.__file__).parent / "manifest.json").read_text(
@@ -155,17 +169,17 @@ async def test_requests_name_home_assistant(
 
 @pytest.mark.parametrize(("fault", "error"), FAULTS_AND_ERRORS)
 async def test_code_request_errors_recover(
-    hass: HomeAssistant, plex_tv: PlexTvStandIn, fault: Fault, error: str
+    hass: HomeAssistant, plex_tv: PlexTvStandIn, fault: Fault, error: str, method: str
 ) -> None:
-    """plex.tv failing to hand out a code shows an error; Submit tries again."""
+    """plex.tv failing to hand out a code (or sign-in request) shows an error; Submit tries again."""
     plex_tv.inject("create_pin", fault)
-    result = await start_flow(hass)
+    result = await start_flow(hass, method)
     assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "link_code"
+    assert result["step_id"] == method
     assert result["errors"] == {"base": error}
 
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
-    assert result["type"] is FlowResultType.SHOW_PROGRESS
+    assert result["type"] is WAITING[method]
     result = await enter_code(hass, plex_tv, result)
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
@@ -210,21 +224,21 @@ async def test_polling_stops_on_lasting_error_and_recovers(
 
 
 async def test_expired_code_offers_a_new_one(
-    hass: HomeAssistant, plex_tv: PlexTvStandIn
+    hass: HomeAssistant, plex_tv: PlexTvStandIn, method: str
 ) -> None:
-    """An expired code leads to a step that gets a new code in one click."""
-    result = await start_link(hass)
-    first_code = result["description_placeholders"]["code"]
+    """An expired code (or sign-in request) says so and starts a new one in one click."""
+    result = await start_flow(hass, method)
+    first_code = shown_code(result)
     plex_tv.expire(first_code)
 
     result = await finish_waiting(hass, result)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "new_code"
-    assert result["errors"] == {"base": "code_expired"}
+    assert result["errors"] == {"base": EXPIRED[method]}
 
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
-    assert result["type"] is FlowResultType.SHOW_PROGRESS
-    assert result["description_placeholders"]["code"] != first_code
+    assert result["type"] is WAITING[method]
+    assert shown_code(result) != first_code
     result = await enter_code(hass, plex_tv, result)
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
@@ -306,13 +320,12 @@ async def test_unexpected_error_is_logged_and_shown(
 
 
 async def test_closing_the_dialog_stops_polling(
-    hass: HomeAssistant, plex_tv: PlexTvStandIn
+    hass: HomeAssistant, plex_tv: PlexTvStandIn, method: str
 ) -> None:
-    """Once the person closes the dialog, plex.tv receives no further request."""
-    result = await start_link(hass)
+    """Once the person closes the dialog, the wait on plex.tv is cancelled."""
+    result = await start_flow(hass, method)
     await wait_until_polled(plex_tv)
-    flow = hass.config_entries.flow._progress[result["flow_id"]]
-    task = flow.async_get_progress_task()
+    task = hass.config_entries.flow._progress[result["flow_id"]]._link_task
 
     hass.config_entries.flow.async_abort(result["flow_id"])
     await assert_wait_cancelled(task)
@@ -333,18 +346,17 @@ async def test_stopping_home_assistant_stops_polling(
 
 
 async def test_reopened_dialog_shows_the_same_code(
-    hass: HomeAssistant, plex_tv: PlexTvStandIn
+    hass: HomeAssistant, plex_tv: PlexTvStandIn, method: str
 ) -> None:
-    """Re-entering the progress step keeps the code and the task: no second PIN."""
-    result = await start_link(hass)
-    flow = hass.config_entries.flow._progress[result["flow_id"]]
-    task = flow.async_get_progress_task()
+    """Re-entering the waiting step keeps the code and the task: no second PIN."""
+    result = await start_flow(hass, method)
+    task = hass.config_entries.flow._progress[result["flow_id"]]._link_task
 
     again = await hass.config_entries.flow.async_configure(result["flow_id"])
 
-    assert again["type"] is FlowResultType.SHOW_PROGRESS
-    assert again["description_placeholders"] == result["description_placeholders"]
-    assert flow.async_get_progress_task() is task
+    assert again["type"] is WAITING[method]
+    assert shown_code(again) == shown_code(result)
+    assert hass.config_entries.flow._progress[result["flow_id"]]._link_task is task
     assert plex_tv.count("create_pin") == 1
     result = await enter_code(hass, plex_tv, again)
     assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -502,59 +514,6 @@ async def test_sign_in_without_a_known_address(
     assert "forwardUrl" not in result["url"]
     plex_tv.approve(sign_in_code(plex_tv, result))
     assert (await finish_waiting(hass, result))["type"] is FlowResultType.CREATE_ENTRY
-
-
-async def test_sign_in_expires_and_starts_again(
-    hass: HomeAssistant, plex_tv: PlexTvStandIn
-) -> None:
-    """An expired sign-in request says so and starts a new one the same way."""
-    result = await start_flow(hass, "browser")
-    plex_tv.expire(sign_in_code(plex_tv, result))
-    result = await finish_waiting(hass, result)
-    assert result["step_id"] == "new_code"
-    assert result["errors"] == {"base": "sign_in_expired"}
-
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
-    plex_tv.approve(sign_in_code(plex_tv, result))
-    assert (await finish_waiting(hass, result))["type"] is FlowResultType.CREATE_ENTRY
-
-
-async def test_sign_in_request_error_recovers(
-    hass: HomeAssistant, plex_tv: PlexTvStandIn
-) -> None:
-    """plex.tv failing to create the sign-in request shows why; Submit tries again."""
-    plex_tv.inject("create_pin", Fault(status=502))
-    result = await start_flow(hass, "browser")
-    assert result["step_id"] == "browser"
-    assert result["errors"] == {"base": "plex_tv_unavailable"}
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
-    plex_tv.approve(sign_in_code(plex_tv, result))
-    assert (await finish_waiting(hass, result))["type"] is FlowResultType.CREATE_ENTRY
-
-
-async def test_closing_sign_in_stops_polling(
-    hass: HomeAssistant, plex_tv: PlexTvStandIn
-) -> None:
-    """Closing the dialog during sign-in: plex.tv receives no further request."""
-    result = await start_flow(hass, "browser")
-    await wait_until_polled(plex_tv)
-    task = hass.config_entries.flow._progress[result["flow_id"]]._link_task
-
-    hass.config_entries.flow.async_abort(result["flow_id"])
-    await assert_wait_cancelled(task)
-    assert task.cancelled()
-
-
-async def test_reopened_sign_in_keeps_the_request(
-    hass: HomeAssistant, plex_tv: PlexTvStandIn
-) -> None:
-    """Re-entering the sign-in step keeps the same request: no second PIN."""
-    result = await start_flow(hass, "browser")
-    again = await hass.config_entries.flow.async_configure(result["flow_id"])
-    assert again["url"] == result["url"]
-    assert plex_tv.count("create_pin") == 1
-    plex_tv.approve(sign_in_code(plex_tv, again))
-    assert (await finish_waiting(hass, again))["type"] is FlowResultType.CREATE_ENTRY
 
 
 async def test_closing_at_the_menu(hass: HomeAssistant, plex_tv: PlexTvStandIn) -> None:
