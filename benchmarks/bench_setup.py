@@ -41,7 +41,7 @@ from custom_components.plex_link.const import (
     PLEX_TV_URL_ENV,
 )
 from custom_components.plex_link.coordinator import UPDATE_INTERVAL
-from tests.live import CONFIGURATION, ROOT, StandInThread
+from tests.live import CONFIGURATION, ROOT, StandInThread, write_configuration
 from tests.standin import StandInServer
 
 CONFIG_DIR = ROOT / "artifacts" / "bench-home-assistant"
@@ -89,9 +89,8 @@ async def _start_home_assistant(config_dir: Path) -> HomeAssistant:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    (config_dir / "configuration.yaml").write_text(
-        re.sub(r": (info|debug)", ": warning", CONFIGURATION.format(port=port)),
-        "utf-8",
+    write_configuration(
+        config_dir, port, re.sub(r": (info|debug)", ": warning", CONFIGURATION)
     )
     (config_dir / "custom_components").symlink_to(ROOT / "custom_components")
     hass = await bootstrap.async_setup_hass(

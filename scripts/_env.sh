@@ -8,6 +8,9 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 ROOTFS="${PLEX_LINK_ROOTFS:-${XDG_CACHE_HOME:-$HOME/.cache}/plex-link/debian-forky}"
+# What the root holds: Python 3.14, and a compiler for the few Home Assistant 2026.11 requirements
+# that publish no wheel for it (pymicro-vad, pyspeex-noise).
+ROOTFS_PACKAGES=python3.14,python3.14-venv,python3.14-dev,g++,ca-certificates
 cd "$ROOT"
 
 # name -> requirements file. newest: Home Assistant 2026.11 itself (develop, end to end, mypy,
@@ -39,6 +42,7 @@ fail() {
 }
 
 build_rootfs() {
+  case "$ROOTFS" in /|"") fail "PLEX_LINK_ROOTFS must name a folder of its own, not '$ROOTFS'." ;; esac
   [ "$(id -u)" = 0 ] || fail "This machine has no Python >= 3.14.2. Install it (Home Assistant 2026.3+ needs it) or run this as root, so that a Debian testing root with Python 3.14 can be built in $ROOTFS."
   if ! command -v debootstrap >/dev/null; then
     echo "Installing debootstrap"
@@ -46,11 +50,12 @@ build_rootfs() {
       || fail "This machine has no Python >= 3.14.2 and debootstrap could not be installed; install Python 3.14 or debootstrap."
   fi
   echo "Building a Debian testing root with Python 3.14 in $ROOTFS (about a minute, once)"
-  rm -rf "$ROOTFS.partial"
+  rm -rf "$ROOTFS" "$ROOTFS.partial"
   mkdir -p "$ROOTFS.partial"
-  debootstrap --variant=minbase --include=python3.14,python3.14-venv,ca-certificates \
+  debootstrap --variant=minbase --include="$ROOTFS_PACKAGES" \
     forky "$ROOTFS.partial" http://deb.debian.org/debian /usr/share/debootstrap/scripts/sid \
     >"$ROOTFS.partial.log" 2>&1 || { tail -20 "$ROOTFS.partial.log" >&2; fail "debootstrap failed; the log is $ROOTFS.partial.log"; }
+  echo "$ROOTFS_PACKAGES" >"$ROOTFS.partial/.plex-link-packages"
   mv "$ROOTFS.partial" "$ROOTFS"
 }
 
@@ -59,7 +64,7 @@ enter_python314() {
   if [ -n "${PLEX_LINK_IN_ROOTFS:-}" ] || find_python >/dev/null; then
     return
   fi
-  [ -x "$ROOTFS/usr/bin/python3.14" ] || build_rootfs
+  [ "$(cat "$ROOTFS/.plex-link-packages" 2>/dev/null)" = "$ROOTFS_PACKAGES" ] || build_rootfs
   cp /etc/resolv.conf "$ROOTFS/etc/resolv.conf"
   cp /etc/ssl/certs/ca-certificates.crt "$ROOTFS/etc/ssl/certs/ca-certificates.crt"
   mkdir -p "$ROOTFS$ROOT"

@@ -55,6 +55,23 @@ def http_store(port: int) -> dict[str, Any]:
     }
 
 
+def write_configuration(
+    config_dir: Path, port: int, configuration: str | None = CONFIGURATION
+) -> None:
+    """Write configuration.yaml (unless None) and the HTTP store for 127.0.0.1:port.
+
+    The HTTP store is written on every start, so the server is always on
+    127.0.0.1:port with nothing left to confirm, whatever the last run stored
+    (a configuration.yaml of earlier releases had an http: block).
+    """
+    config_dir.mkdir(parents=True, exist_ok=True)
+    if configuration is not None:
+        (config_dir / "configuration.yaml").write_text(configuration, "utf-8")
+    storage = config_dir / ".storage"
+    storage.mkdir(exist_ok=True)
+    (storage / "http").write_text(json.dumps(http_store(port)), "utf-8")
+
+
 class LoopThread:
     """An asyncio event loop in its own thread, driven from other threads."""
 
@@ -181,21 +198,12 @@ class HomeAssistantProcess:
             self._process.wait()
 
     def _write_configuration(self) -> None:
-        """Write configuration.yaml (unless someone else wrote it) and the HTTP store.
-
-        The HTTP store is written on every start, so the server is always on
-        127.0.0.1:port with nothing left to confirm, whatever the last run
-        stored (a configuration.yaml of earlier releases had an http: block).
-        """
-        self.config_dir.mkdir(parents=True, exist_ok=True)
+        """Write configuration.yaml (unless someone else wrote it) and the HTTP store."""
         configuration = self.config_dir / "configuration.yaml"
-        if not configuration.exists() or configuration.read_text("utf-8").startswith(
-            CONFIGURATION_HEADER
-        ):
-            configuration.write_text(CONFIGURATION, "utf-8")
-        storage = self.config_dir / ".storage"
-        storage.mkdir(exist_ok=True)
-        (storage / "http").write_text(json.dumps(http_store(self.port)), "utf-8")
+        ours = not configuration.exists() or configuration.read_text(
+            "utf-8"
+        ).startswith(CONFIGURATION_HEADER)
+        write_configuration(self.config_dir, self.port, CONFIGURATION if ours else None)
 
     def wait_until_up(self, timeout: float = 180) -> None:
         """Wait until the HTTP server answers, or fail if Home Assistant exits."""

@@ -362,10 +362,10 @@ async def test_reopened_dialog_shows_the_same_code(
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
-async def test_progress_reports_remaining_lifetime(
+async def test_progress_fills_as_the_code_ages(
     hass: HomeAssistant, plex_tv: PlexTvStandIn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Where Home Assistant offers a progress bar, it shows the code's remaining life."""
+    """The dialog's progress bar fills as the code's lifetime passes, updated every poll."""
     reported: list[float] = []
 
     def record(self: PlexLinkConfigFlow, progress: float) -> None:
@@ -377,10 +377,10 @@ async def test_progress_reports_remaining_lifetime(
     plex_tv.pin_lifetime = 1.4
     await finish_waiting(hass, await start_link(hass))
 
-    assert reported[0] == 1.0
-    assert reported == sorted(reported, reverse=True)
-    assert len(reported) == len(set(reported)) > 5
-    assert all(0 <= value <= 1 for value in reported)
+    assert reported[0] == 0.0
+    assert reported == sorted(reported)
+    assert len(set(reported)) > 5
+    assert reported[-1] <= 1.0
 
 
 async def test_two_accounts_get_two_entries(

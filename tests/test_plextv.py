@@ -469,19 +469,19 @@ async def test_linker_progress(
     clock: FakeClock,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Progress counts the remaining lifetime down in whole percent, once per change."""
+    """Before every poll, progress says how much of the code's lifetime has passed."""
     monkeypatch.setattr(PinLinker, "poll_interval", 3.0)
     reported: list[float] = []
     linker = await PinLinker.create(client)
     with pytest.raises(PlexTvPinExpiredError):
         await linker.wait_for_token(reported.append)
-    assert reported[0] == 1.0
-    assert reported == sorted(set(reported), reverse=True)
-    assert reported == [percent / 100 for percent in range(100, -1, -1)]
-    assert (
-        plex_tv.count("get_pin") == linker.pin.lifetime // PinLinker.poll_interval - 1
-    )
-    assert linker.remaining == 0.0
+    beats = int(linker.pin.lifetime // PinLinker.poll_interval)
+    assert reported == [
+        round(beat * PinLinker.poll_interval / linker.pin.lifetime, 2)
+        for beat in range(beats)
+    ]
+    assert plex_tv.count("get_pin") == beats - 1
+    assert linker.elapsed == 1.0
 
 
 async def test_zero_lifetime_ends_without_polling(
@@ -489,7 +489,7 @@ async def test_zero_lifetime_ends_without_polling(
 ) -> None:
     """A PIN born expired has no lifetime left and is never polled."""
     linker = PinLinker(client, Pin(id=1, code="AB12", lifetime=0))
-    assert linker.remaining == 0.0
+    assert linker.elapsed == 1.0
     with pytest.raises(PlexTvPinExpiredError):
         await linker.wait_for_token()
     assert plex_tv.count("get_pin") == 0

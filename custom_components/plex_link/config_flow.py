@@ -238,7 +238,7 @@ class PlexLinkConfigFlow(ConfigFlow, domain=DOMAIN):
     def _async_start_waiting(self) -> asyncio.Task[str]:
         """Wait for the token in a task Home Assistant cancels when it stops.
 
-        The code's remaining lifetime shows as the progress bar.
+        The progress bar fills as the code's lifetime passes.
         """
         return self.hass.async_create_background_task(
             self._linker.wait_for_token(self.async_update_progress),

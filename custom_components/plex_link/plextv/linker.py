@@ -44,30 +44,29 @@ class PinLinker:
         return cls(client, await client.create_pin(strong=strong))
 
     @property
-    def remaining(self) -> float:
-        """Return the share of the code's lifetime that is left, from 1 to 0."""
+    def elapsed(self) -> float:
+        """Return the share of the code's lifetime that has passed, from 0 to 1."""
         if self.pin.lifetime <= 0:
-            return 0.0
+            return 1.0
         left = (self._deadline - time.monotonic()) / self.pin.lifetime
-        return min(max(left, 0.0), 1.0)
+        return 1.0 - min(max(left, 0.0), 1.0)
 
     async def wait_for_token(
         self, on_progress: Callable[[float], None] | None = None
     ) -> str:
         """Poll until the person enters the code, then return the account token.
 
-        Raises PlexTvPinExpiredError when the code runs out, or the last error
-        when plex.tv kept failing until then. Cancelling stops it at once.
+        Before each poll, on_progress gets the share of the code's lifetime
+        that has passed, so a dialog opened at any moment shows it within a
+        beat. Raises PlexTvPinExpiredError when the code runs out, or the last
+        error when plex.tv kept failing until then. Cancelling stops it at once.
         """
         failures = 0
         last_error: PlexTvError | None = None
-        reported = -1
         polled_at = time.monotonic()
         while True:
-            percent = round(self.remaining * 100)
-            if on_progress is not None and percent != reported:
-                reported = percent
-                on_progress(percent / 100)
+            if on_progress is not None:
+                on_progress(round(self.elapsed, 2))
             delay = self._delay(failures, last_error, time.monotonic() - polled_at)
             await asyncio.sleep(min(delay, self._deadline - time.monotonic()))
             if self._deadline <= time.monotonic():
