@@ -7,7 +7,7 @@ import json
 import math
 from typing import Any
 
-from hypothesis import given, strategies as st
+from hypothesis import example, given, strategies as st
 
 from custom_components.plex_link.plextv import Account, Pin, PlexTvResponseError, Server
 from custom_components.plex_link.plextv.client import _decode, parse_retry_after
@@ -131,6 +131,8 @@ def test_resources_parser(data: Any) -> None:
         ["Wed, 21 Oct 2015 07:28:00 GMT", "Sat, 01 Jan 2000 00:00:00 -0000", "0", " 5 "]
     )
 )
+@example("0\x1f")  # a Unicode space that float() refuses: found by this test in CI
+@example("9" * 400)  # more seconds than a float holds
 def test_retry_after_parser(value: str | None) -> None:
     """A wait that is finite and never negative, or None."""
     wait = parse_retry_after(value)

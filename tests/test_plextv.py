@@ -237,6 +237,8 @@ def test_link_and_qr_urls() -> None:
         ("nan", None),
         ("soon", None),
         ("²", None),
+        ("0\x1f", None),
+        ("9" * 400, None),
         (format_datetime(datetime(2000, 1, 1, tzinfo=UTC), usegmt=True), 0.0),
         ("Sat, 01 Jan 2000 00:00:00 -0000", 0.0),
     ],

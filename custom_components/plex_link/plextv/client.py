@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 import json
+import math
 import re
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -25,7 +26,7 @@ from .models import Account, Pin, PlexTvIdentity, Server, servers_from_json
 DEFAULT_BASE_URL = "https://plex.tv"
 APP_URL = URL("https://app.plex.tv")
 MAX_BODY_BYTES = 1024 * 1024
-_DELAY_SECONDS = re.compile(r"\s*[0-9]+\s*")
+_DELAY_SECONDS = re.compile(r"[ \t]*([0-9]+)[ \t]*")
 
 
 class PlexTvClient:
@@ -167,8 +168,9 @@ def parse_retry_after(value: str | None) -> float | None:
     """Return the seconds a Retry-After header asks to wait, or None if unusable."""
     if value is None:
         return None
-    if _DELAY_SECONDS.fullmatch(value):
-        return float(value)
+    if digits := _DELAY_SECONDS.fullmatch(value):
+        seconds = float(digits.group(1))
+        return seconds if math.isfinite(seconds) else None
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
