@@ -200,3 +200,31 @@ async def test_no_token_in_any_state(
     for secret in secrets:
         assert secret not in states
         assert secret[:8] not in states
+
+
+async def test_retired_sensors_are_removed(
+    hass: HomeAssistant,
+    plex_tv: PlexTvStandIn,
+    mock_config_entry: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    """The username and plan sensors of earlier releases leave the registry at setup."""
+    mock_config_entry.add_to_hass(hass)
+    uuid = plex_tv.demo_account.uuid
+    retired = [
+        entity_registry.async_get_or_create(
+            Platform.SENSOR,
+            DOMAIN,
+            f"{uuid}_{key}",
+            config_entry=mock_config_entry,
+            disabled_by=er.RegistryEntryDisabler.INTEGRATION,
+        ).entity_id
+        for key in ("username", "plan")
+    ]
+    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+
+    assert all(entity_registry.async_get(entity_id) is None for entity_id in retired)
+    assert entity_registry.async_get_entity_id(
+        Platform.SENSOR, DOMAIN, f"{uuid}_servers"
+    )

@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 import re
 import shutil
+import socket
 import time
 from typing import Any
 import urllib.error
@@ -331,6 +332,13 @@ def plex_tv() -> Iterator[StandInThread]:
         yield standin
 
 
+def _free_port() -> int:
+    """Return a loopback port nothing listens on, so another Home Assistant cannot answer."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 @pytest.fixture(scope="session")
 def home_assistant(
     plex_tv: StandInThread, artifacts: Path, tmp_path_factory: pytest.TempPathFactory
@@ -341,7 +349,7 @@ def home_assistant(
     with (
         log_path.open("wb") as log,
         HomeAssistantProcess(
-            config, port=18123, plex_tv_url=plex_tv.url, log=log
+            config, port=_free_port(), plex_tv_url=plex_tv.url, log=log
         ) as hass,
         LoopThread() as loop,
     ):
