@@ -300,6 +300,11 @@ def _check_frontend_can_load(api: HomeAssistantApi, log: Path) -> None:
     not be installed: on Python 3.14 they are built from source (g++ and
     the Python headers).
     """
+    wait_until(
+        lambda: api.request("GET", "/api/config")["state"] == "RUNNING",
+        "Home Assistant did not finish starting",
+        timeout=300,
+    )
     try:
         api.request("GET", "/api/services")
     except urllib.error.HTTPError as err:
