@@ -466,7 +466,7 @@ def sign_in_code(plex_tv: PlexTvStandIn, result: ConfigFlowResult) -> str:
     """Return the strong PIN the sign-in page was opened for."""
     assert result["type"] is FlowResultType.EXTERNAL_STEP
     assert result["url"].startswith(f"{plex_tv.base_url}/auth#?")
-    code = parse_qs(result["url"].partition("#?")[2])["code"][0]
+    code = shown_code(result)
     assert plex_tv.pins[max(plex_tv.pins)].code == code
     return code
 

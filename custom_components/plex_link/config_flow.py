@@ -173,12 +173,12 @@ class PlexLinkConfigFlow(ConfigFlow, domain=DOMAIN):
             CONF_ACCOUNT_UUID: account.uuid,
             CONF_USERNAME: account.username,
         }
-        await self.async_set_unique_id(account.uuid, raise_on_progress=False)
         linked = self.hass.config_entries.async_entry_for_domain_unique_id(
             DOMAIN, account.uuid
         )
         if self.source == SOURCE_USER:
             if linked is None:
+                await self.async_set_unique_id(account.uuid, raise_on_progress=False)
                 return self.async_create_entry(title=account.title, data=data)
             return self._async_update_and_abort(linked, data, reason="already_linked")
         entry = (
