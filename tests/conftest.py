@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
-from unittest.mock import PropertyMock, patch
+from unittest.mock import patch
 
-from homeassistant.const import CONF_TOKEN, CONF_USERNAME
+from homeassistant.const import CONF_TOKEN
 from homeassistant.core import HomeAssistant
 from hypothesis import settings
 import pytest
@@ -15,9 +15,8 @@ from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotEx
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.plex_link.client import async_client_identifier
+from custom_components.plex_link.config_flow import PlexLinkConfigFlow
 from custom_components.plex_link.const import (
-    CONF_ACCOUNT_ID,
-    CONF_ACCOUNT_UUID,
     CONF_CLIENT_IDENTIFIER,
     DOMAIN,
     PLEX_TV_URL_ENV,
@@ -37,17 +36,6 @@ settings.load_profile("ci")
 def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     """Serialize Home Assistant objects the way core's snapshots do."""
     return snapshot.use_extension(HomeAssistantSnapshotExtension)
-
-
-@pytest.fixture
-def entity_registry_enabled_by_default() -> Iterator[None]:
-    """Enable the entities that are disabled by default."""
-    with patch(
-        "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
-        new_callable=PropertyMock,
-        return_value=True,
-    ):
-        yield
 
 
 @pytest.fixture(autouse=True)
@@ -109,12 +97,11 @@ def linked_entry(
         domain=DOMAIN,
         title=account.title,
         unique_id=account.uuid,
+        version=PlexLinkConfigFlow.VERSION,
+        minor_version=PlexLinkConfigFlow.MINOR_VERSION,
         data={
             CONF_TOKEN: token or plex_tv.issue_token(account, client_identifier),
             CONF_CLIENT_IDENTIFIER: client_identifier,
-            CONF_ACCOUNT_ID: account.id,
-            CONF_ACCOUNT_UUID: account.uuid,
-            CONF_USERNAME: account.username,
         },
         **kwargs,
     )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from unittest.mock import patch
+import uuid
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import instance_id
@@ -56,5 +58,8 @@ async def test_client_identifier_is_stable_and_private(hass: HomeAssistant) -> N
     """One identifier per installation, derived from but not equal to the instance id."""
     first = await async_client_identifier(hass)
     assert first == await async_client_identifier(hass)
-    assert first != await instance_id.async_get(hass)
-    assert len(first) == 36
+    instance = await instance_id.async_get(hass)
+    assert uuid.UUID(first).hex != uuid.UUID(instance).hex
+    assert instance not in first.replace("-", "")
+    with patch("homeassistant.helpers.instance_id.async_get", return_value="0" * 32):
+        assert await async_client_identifier(hass) not in (first, "0" * 32)

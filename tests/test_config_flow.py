@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 from pathlib import Path
 from unittest.mock import patch
 from urllib.parse import parse_qs
 
-from homeassistant.config_entries import SOURCE_USER, ConfigEntryState, ConfigFlowResult
-from homeassistant.const import CONF_TOKEN, CONF_USERNAME
+from homeassistant.config_entries import ConfigEntryState, ConfigFlowResult
+from homeassistant.const import CONF_TOKEN
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers.network import NoURLAvailableError
@@ -20,12 +21,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 import custom_components.plex_link
 from custom_components.plex_link.config_flow import PlexLinkConfigFlow
-from custom_components.plex_link.const import (
-    CONF_ACCOUNT_ID,
-    CONF_ACCOUNT_UUID,
-    CONF_CLIENT_IDENTIFIER,
-    DOMAIN,
-)
+from custom_components.plex_link.const import CONF_CLIENT_IDENTIFIER
 
 from .flow import (
     choose,
@@ -114,7 +110,9 @@ async def assert_wait_cancelled(task: asyncio.Task[str]) -> None:
     assert task.cancelled()
 
 
-async def test_link_creates_entry(hass: HomeAssistant, plex_tv: PlexTvStandIn) -> None:
+async def test_link_creates_entry(
+    hass: HomeAssistant, plex_tv: PlexTvStandIn, client_identifier: str
+) -> None:
     """The code, the link page and the QR are shown; entering the code creates the entry."""
     result = await start_link(hass)
     placeholders = result["description_placeholders"]
@@ -134,13 +132,9 @@ async def test_link_creates_entry(hass: HomeAssistant, plex_tv: PlexTvStandIn) -
     assert entry.unique_id == plex_tv.demo_account.uuid
     token = entry.data[CONF_TOKEN]
     assert plex_tv.tokens[token] is plex_tv.demo_account
-    assert entry.data == {
-        CONF_TOKEN: token,
-        CONF_CLIENT_IDENTIFIER: entry.data[CONF_CLIENT_IDENTIFIER],
-        CONF_ACCOUNT_ID: plex_tv.demo_account.id,
-        CONF_ACCOUNT_UUID: plex_tv.demo_account.uuid,
-        CONF_USERNAME: "demo",
-    }
+    assert entry.data == {CONF_TOKEN: token, CONF_CLIENT_IDENTIFIER: client_identifier}
+    assert plex_tv.token_clients[token] == client_identifier
+    assert (entry.version, entry.minor_version) == (1, 2)
     assert plex_tv.count("create_pin") == 1
 
 
@@ -365,7 +359,7 @@ async def test_reopened_dialog_shows_the_same_code(
 async def test_progress_fills_as_the_code_ages(
     hass: HomeAssistant, plex_tv: PlexTvStandIn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The dialog's progress bar fills as the code's lifetime passes, updated every poll."""
+    """The progress bar fills as the code ages, one update per change, never going back."""
     reported: list[float] = []
 
     def record(self: PlexLinkConfigFlow, progress: float) -> None:
@@ -374,13 +368,34 @@ async def test_progress_fills_as_the_code_ages(
     monkeypatch.setattr(
         PlexLinkConfigFlow, "async_update_progress", record, raising=False
     )
-    plex_tv.pin_lifetime = 1.4
+    plex_tv.pin_lifetime = 2
     await finish_waiting(hass, await start_link(hass))
 
-    assert reported[0] == 0.0
-    assert reported == sorted(reported)
-    assert len(set(reported)) > 5
+    assert len(reported) >= 2
+    assert reported[0] <= 0.25
+    assert all(a < b for a, b in itertools.pairwise(reported))
     assert reported[-1] <= 1.0
+
+
+async def test_sign_in_sends_no_progress(
+    hass: HomeAssistant, plex_tv: PlexTvStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The browser sign-in step has no progress bar, so no progress is sent."""
+    reported: list[float] = []
+
+    def record(self: PlexLinkConfigFlow, progress: float) -> None:
+        reported.append(progress)
+
+    monkeypatch.setattr(
+        PlexLinkConfigFlow, "async_update_progress", record, raising=False
+    )
+    plex_tv.strong_pin_lifetime = 1
+    result = await start_flow(hass, "browser")
+    assert result["type"] is FlowResultType.EXTERNAL_STEP
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert plex_tv.count("get_pin") >= 1
+    assert reported == []
 
 
 async def test_two_accounts_get_two_entries(
@@ -442,7 +457,6 @@ async def test_link_again_replaces_token(
     assert result["reason"] == "relinked"
     assert entry.data[CONF_TOKEN] != token
     assert plex_tv.tokens[entry.data[CONF_TOKEN]] is plex_tv.demo_account
-    assert entry.data[CONF_ACCOUNT_UUID] == plex_tv.demo_account.uuid
     await hass.async_block_till_done(wait_background_tasks=True)
     assert entry.state is ConfigEntryState.LOADED
     assert entry.runtime_data.coordinator.data.account.uuid == plex_tv.demo_account.uuid
@@ -514,31 +528,3 @@ async def test_sign_in_without_a_known_address(
     assert "forwardUrl" not in result["url"]
     plex_tv.approve(sign_in_code(plex_tv, result))
     assert (await finish_waiting(hass, result))["type"] is FlowResultType.CREATE_ENTRY
-
-
-async def test_closing_at_the_menu(hass: HomeAssistant, plex_tv: PlexTvStandIn) -> None:
-    """Closing before choosing asks plex.tv for nothing."""
-    result = await hass.config_entries.flow.async_init(
-        DOMAIN, context={"source": SOURCE_USER}
-    )
-    hass.config_entries.flow.async_abort(result["flow_id"])
-    assert plex_tv.requests == []
-
-
-async def test_sign_in_forward_url_is_best_effort(
-    hass: HomeAssistant, plex_tv: PlexTvStandIn
-) -> None:
-    """No known address means no forward URL; the page view is registered once."""
-    assert await async_setup_component(hass, "http", {})
-    hass.config.internal_url = "http://home-assistant.invalid:8123"
-    first = await start_flow(hass, "browser")
-    second = await start_flow(hass, "browser")
-    assert "forwardUrl" in first["url"]
-    assert "forwardUrl" in second["url"]
-    with patch(
-        "custom_components.plex_link.auth_view.get_url", side_effect=NoURLAvailableError
-    ):
-        third = await start_flow(hass, "browser")
-    assert "forwardUrl" not in third["url"]
-    for result in (first, second, third):
-        hass.config_entries.flow.async_abort(result["flow_id"])

@@ -20,7 +20,7 @@ async def test_diagnostics(
     hass_client: ClientSessionGenerator,
     snapshot: SnapshotAssertion,
 ) -> None:
-    """Diagnostics hold no token, access token, address or e-mail."""
+    """Diagnostics hold no token, access token, address, name or e-mail."""
     diagnostics = await get_diagnostics_for_config_entry(
         hass, hass_client, init_integration
     )
@@ -31,6 +31,17 @@ async def test_diagnostics(
     ):
         assert secret not in text
         assert secret[:8] not in text
-    assert "plex.direct" not in text
-    assert "example.invalid" not in text
+    account = plex_tv.demo_account
+    server = account.servers[0]
+    for personal in (
+        account.username,
+        account.title,
+        account.email,
+        server.name,
+        plex_tv.base_url,
+        "127.0.0.1",
+    ):
+        assert personal not in text
+    assert diagnostics["account"]["uuid"] == account.uuid
+    assert diagnostics["servers"][0]["machine_identifier"] == server.machine_identifier
     assert diagnostics == snapshot

@@ -33,7 +33,6 @@ async def _refresh(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     await hass.async_block_till_done()
 
 
-@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 @pytest.mark.parametrize("platform", [Platform.BINARY_SENSOR, Platform.SENSOR])
 async def test_entities(
     hass: HomeAssistant,
@@ -183,7 +182,6 @@ async def test_polling_cost_and_daily_ping(
     assert hass.states.get("binary_sensor.demo_person_plex_pass").state == STATE_ON
 
 
-@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_no_token_in_any_state(
     hass: HomeAssistant, plex_tv: PlexTvStandIn, init_integration: MockConfigEntry
 ) -> None:
@@ -200,31 +198,3 @@ async def test_no_token_in_any_state(
     for secret in secrets:
         assert secret not in states
         assert secret[:8] not in states
-
-
-async def test_retired_sensors_are_removed(
-    hass: HomeAssistant,
-    plex_tv: PlexTvStandIn,
-    mock_config_entry: MockConfigEntry,
-    entity_registry: er.EntityRegistry,
-) -> None:
-    """The username and plan sensors of earlier releases leave the registry at setup."""
-    mock_config_entry.add_to_hass(hass)
-    uuid = plex_tv.demo_account.uuid
-    retired = [
-        entity_registry.async_get_or_create(
-            Platform.SENSOR,
-            DOMAIN,
-            f"{uuid}_{key}",
-            config_entry=mock_config_entry,
-            disabled_by=er.RegistryEntryDisabler.INTEGRATION,
-        ).entity_id
-        for key in ("username", "plan")
-    ]
-    await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await hass.async_block_till_done()
-
-    assert all(entity_registry.async_get(entity_id) is None for entity_id in retired)
-    assert entity_registry.async_get_entity_id(
-        Platform.SENSOR, DOMAIN, f"{uuid}_servers"
-    )

@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
+from homeassistant.const import CONF_TOKEN, Platform
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.plex_link.const import DOMAIN
+from custom_components.plex_link.const import CONF_CLIENT_IDENTIFIER, DOMAIN
 
 from .standin import STALL, Fault, PlexTvStandIn
 
@@ -143,3 +145,63 @@ async def test_removal_with_revoked_token_is_quiet(
 
     assert hass.config_entries.async_entries(DOMAIN) == []
     assert "Could not sign" not in caplog.text
+
+
+async def test_migration_keeps_only_what_is_read(
+    hass: HomeAssistant,
+    plex_tv: PlexTvStandIn,
+    token: str,
+    client_identifier: str,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    """An entry of 1.1 loses the account's ids and name and its retired sensors, once."""
+    account = plex_tv.demo_account
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title=account.title,
+        unique_id=account.uuid,
+        version=1,
+        minor_version=1,
+        data={
+            CONF_TOKEN: token,
+            CONF_CLIENT_IDENTIFIER: client_identifier,
+            "account_id": account.id,
+            "account_uuid": account.uuid,
+            "username": account.username,
+        },
+    )
+    entry.add_to_hass(hass)
+    retired = [
+        entity_registry.async_get_or_create(
+            Platform.SENSOR, DOMAIN, f"{account.uuid}_{key}", config_entry=entry
+        ).entity_id
+        for key in ("username", "plan")
+    ]
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+    assert entry.state is ConfigEntryState.LOADED
+    assert (entry.version, entry.minor_version) == (1, 2)
+    assert entry.data == {CONF_TOKEN: token, CONF_CLIENT_IDENTIFIER: client_identifier}
+    assert all(entity_registry.async_get(entity_id) is None for entity_id in retired)
+    assert entity_registry.async_get_entity_id(
+        Platform.SENSOR, DOMAIN, f"{account.uuid}_servers"
+    )
+
+    unmigrated = entity_registry.async_get_or_create(
+        Platform.SENSOR, DOMAIN, f"{account.uuid}_plan", config_entry=entry
+    ).entity_id
+    await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert entity_registry.async_get(unmigrated) is not None
+
+
+async def test_entry_of_a_newer_release_is_refused(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry
+) -> None:
+    """An entry written by a newer major version is not touched."""
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(mock_config_entry, version=2)
+    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    assert mock_config_entry.state is ConfigEntryState.MIGRATION_ERROR

@@ -13,14 +13,14 @@ from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.setup import async_setup_component
 from homeassistant.util.json import JsonObjectType
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, flush_store
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.plex_link.const import DOMAIN
 from custom_components.plex_link.plextv import PlexTvClient
 
 from .conftest import linked_entry
-from .flow import enter_code, start_flow
+from .flow import start_flow
 from .standin import Fault, PlexTvStandIn
 
 
@@ -38,9 +38,14 @@ async def test_two_flows_for_one_account(
             for f in (first, second)
         )
     )
-    assert FlowResultType.CREATE_ENTRY in {result["type"] for result in results}
+    first_result, second_result = results
+    assert second_result["type"] is FlowResultType.CREATE_ENTRY
+    assert first_result["type"] is FlowResultType.FORM
+    assert first_result["step_id"] == "new_code"
+    assert first_result["errors"] == {"base": "token_rejected"}
     (entry,) = hass.config_entries.async_entries(DOMAIN)
-    assert entry.data[CONF_TOKEN] in plex_tv.tokens
+    assert entry is second_result["result"]
+    assert plex_tv.tokens[entry.data[CONF_TOKEN]] is plex_tv.demo_account
 
 
 async def test_fifty_accounts_load_together(
@@ -81,21 +86,6 @@ async def test_fifty_accounts_load_together(
     assert plex_tv.count("user") == 50
     assert plex_tv.count("resources") == 50
     assert len(plex_tv.requests) == 100
-
-
-async def test_linked_entry_is_stored(
-    hass: HomeAssistant, plex_tv: PlexTvStandIn, hass_storage: dict
-) -> None:
-    """What a restart reads back: the entry, its account and its token are in storage."""
-    result = await enter_code(hass, plex_tv, await start_flow(hass))
-    await flush_store(hass.config_entries._store)
-
-    stored = hass_storage["core.config_entries"]["data"]["entries"]
-    assert [(e["domain"], e["unique_id"], e["title"]) for e in stored] == [
-        (DOMAIN, plex_tv.demo_account.uuid, "Demo Person")
-    ]
-    assert stored[0]["data"] == dict(result["result"].data)
-    assert plex_tv.tokens[stored[0]["data"][CONF_TOKEN]] is plex_tv.demo_account
 
 
 async def test_reload_while_refreshing(

@@ -61,6 +61,7 @@ async def test_token_stays_out_of_logs_and_api(
     """Link, fail, reload, reauth and remove at DEBUG: the token shows nowhere."""
     caplog.set_level(logging.DEBUG)
     assert await async_setup_component(hass, "config", {})
+    assert await async_setup_component(hass, DOMAIN, {})
     client = await hass_client()
     responses: list[str] = []
 

@@ -56,6 +56,7 @@ async def test_get_token_for_admin(
     init_integration: MockConfigEntry,
     hass_admin_user: MockUser,
     token: str,
+    client_identifier: str,
 ) -> None:
     """An administrator gets the token and headers ready for a RESTful command."""
     response = await _call(
@@ -64,26 +65,22 @@ async def test_get_token_for_admin(
         Context(user_id=hass_admin_user.id),
         config_entry_id=init_integration.entry_id,
     )
-    headers = response["headers"]
+    seen_by_plex_tv = plex_tv.requests[-1].headers
+    assert seen_by_plex_tv["X-Plex-Token"] == token
     assert response == {
         "token": token,
-        "client_identifier": init_integration.data["client_identifier"],
+        "client_identifier": client_identifier,
         "id": plex_tv.demo_account.id,
         "uuid": plex_tv.demo_account.uuid,
         "username": "demo",
-        "headers": headers,
+        "headers": {
+            key: value
+            for key, value in seen_by_plex_tv.items()
+            if key == "Accept" or key.startswith("X-Plex-")
+        },
     }
-    assert headers["X-Plex-Token"] == token
-    assert (
-        headers["X-Plex-Client-Identifier"]
-        == init_integration.data["client_identifier"]
-    )
-    assert headers["X-Plex-Product"] == "Plex Link for Home Assistant"
-    assert headers["Accept"] == "application/json"
-    assert (
-        plex_tv.requests[-1].headers["X-Plex-Device-Name"]
-        == headers["X-Plex-Device-Name"]
-    )
+    assert response["headers"]["X-Plex-Client-Identifier"] == client_identifier
+    assert response["headers"]["X-Plex-Product"] == "Plex Link for Home Assistant"
     assert await _call(hass, "get_token") == response
 
 
@@ -163,7 +160,10 @@ async def test_entry_must_be_given_when_several(
     await hass.config_entries.async_setup(second.entry_id)
     with pytest.raises(ServiceValidationError) as caught:
         await _call(hass, "get_servers")
-    assert caught.value.translation_key == "entry_required"
+    assert caught.value.translation_domain == "homeassistant"
+    assert (
+        caught.value.translation_key == "service_found_multiple_config_entry_for_domain"
+    )
     response = await _call(hass, "get_servers", config_entry_id=second.entry_id)
     assert response == {"servers": []}
 
@@ -175,23 +175,24 @@ async def test_missing_or_unloaded_entry(
     """Unknown, foreign or unloaded entries are clear, translated errors."""
     foreign = MockConfigEntry(domain="other")
     foreign.add_to_hass(hass)
-    for entry_id, key in (
-        ("nope", "entry_not_found"),
-        (foreign.entry_id, "entry_not_found"),
-    ):
-        with pytest.raises(ServiceValidationError) as caught:
-            await _call(hass, action, config_entry_id=entry_id)
-        assert caught.value.translation_key == key
 
+    async def refused(**data: Any) -> str:
+        with pytest.raises(ServiceValidationError) as caught:
+            await _call(hass, action, **data)
+        assert caught.value.translation_domain == "homeassistant"
+        return str(caught.value.translation_key)
+
+    assert await refused(config_entry_id="nope") == "service_config_entry_not_found"
+    assert (
+        await refused(config_entry_id=foreign.entry_id)
+        == "service_config_entry_wrong_domain"
+    )
     await hass.config_entries.async_unload(init_integration.entry_id)
     assert init_integration.state is ConfigEntryState.NOT_LOADED
-    with pytest.raises(ServiceValidationError) as caught:
-        await _call(hass, action, config_entry_id=init_integration.entry_id)
-    assert caught.value.translation_key == "entry_not_loaded"
-    with pytest.raises(ServiceValidationError) as caught:
-        await _call(hass, action)
-    assert caught.value.translation_key == "no_linked_account"
-    assert "No Plex account is linked" in str(caught.value)
+    for data in ({"config_entry_id": init_integration.entry_id}, {}):
+        assert await refused(**data) == "service_config_entry_not_loaded"
+    await hass.config_entries.async_remove(init_integration.entry_id)
+    assert await refused() == "service_found_no_config_entry_for_domain"
 
 
 async def test_python_api(

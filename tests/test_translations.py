@@ -11,6 +11,8 @@ import string
 import pytest
 import yaml
 
+from custom_components.plex_link.config_flow import METHODS
+
 INTEGRATION = Path(__file__).parent.parent / "custom_components" / "plex_link"
 STRINGS = json.loads((INTEGRATION / "translations" / "en.json").read_text("utf-8"))
 ICONS = json.loads((INTEGRATION / "icons.json").read_text("utf-8"))
@@ -74,7 +76,7 @@ def test_steps_shown_have_text() -> None:
 def test_progress_actions_have_text() -> None:
     """Every progress action has its text."""
     actions = _keyword_strings("config_flow.py", "progress_action")
-    assert actions == {"link"}
+    assert actions
     assert set(STRINGS["config"]["progress"]) == actions
 
 
@@ -152,8 +154,8 @@ def test_placeholders_are_supplied() -> None:
             supplied.setdefault(step.value, set()).update(
                 key.value for key in placeholders.keys if isinstance(key, ast.Constant)
             )
-    assert supplied["link"] == {"code", "url", "qr_url", "minutes"}
-    assert _placeholders(STRINGS["config"]["progress"]["link"]) == supplied["link"]
+    for action, text in STRINGS["config"]["progress"].items():
+        assert _placeholders(text) == supplied[action], action
     for step, texts in STRINGS["config"]["step"].items():
         for text in _strings(texts):
             assert _placeholders(text) <= supplied.get(step, set()), step
@@ -165,13 +167,19 @@ def test_text_has_no_urls_or_references(text: str) -> None:
     assert not re.search(r"https?://|www\.|\[%key:", text)
 
 
-@pytest.mark.parametrize("step", ["user", "reauth_confirm", "reconfigure"])
-def test_menus_name_every_way_to_link(step: str) -> None:
-    """Each menu names both ways to link, the link code first."""
-    assert list(STRINGS["config"]["step"][step]["menu_options"]) == [
-        "link_code",
-        "browser",
-    ]
+def test_menus_name_every_way_to_link() -> None:
+    """Each menu the flow shows names its options in the order the flow offers them."""
+    menus = {
+        kwargs["step_id"].value: kwargs["menu_options"]
+        for call in _calls("config_flow.py")
+        if isinstance(call.func, ast.Attribute) and call.func.attr == "async_show_menu"
+        for kwargs in [{kw.arg: kw.value for kw in call.keywords}]
+    }
+    assert menus
+    for step, options in menus.items():
+        assert isinstance(options, ast.Name), step
+        assert options.id == "METHODS", step
+        assert list(STRINGS["config"]["step"][step]["menu_options"]) == METHODS, step
 
 
 def test_only_keys_the_frontend_reads() -> None:

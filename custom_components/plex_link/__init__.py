@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from homeassistant.const import CONF_TOKEN, Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import (
+    config_validation as cv,
+    device_registry as dr,
+    entity_registry as er,
+)
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.typing import ConfigType
 
@@ -14,8 +18,9 @@ from .access import (
     async_get_servers,
     async_get_token,
 )
+from .auth_view import PlexLinkSignedInView
 from .client import async_create_client, async_sign_out
-from .const import CONF_CLIENT_IDENTIFIER, DOMAIN
+from .const import CONF_CLIENT_IDENTIFIER, DOMAIN, LOGGER, MANUFACTURER
 from .coordinator import (
     PING_INTERVAL,
     PlexLinkConfigEntry,
@@ -33,11 +38,36 @@ __all__ = [
 
 PLATFORMS = [Platform.BINARY_SENSOR, Platform.SENSOR]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+RETIRED_DATA = ("account_id", "account_uuid", "username")
+RETIRED_SENSORS = ("username", "plan")
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the actions once, whatever the number of linked accounts."""
+    """Register the actions and the sign-in page once, whatever the number of accounts."""
     async_setup_services(hass)
+    hass.http.register_view(PlexLinkSignedInView)
+    return True
+
+
+async def async_migrate_entry(hass: HomeAssistant, entry: PlexLinkConfigEntry) -> bool:
+    """Bring an entry of an earlier release to the current shape.
+
+    1.2 keeps only the token and the client identifier (the account's ids and
+    name come from plex.tv at each refresh), and drops the username and plan
+    sensors of 1.1, whose values never changed.
+    """
+    if entry.version > 1:
+        return False
+    if entry.minor_version < 2:
+        entity_registry = er.async_get(hass)
+        for key in RETIRED_SENSORS:
+            if entity_id := entity_registry.async_get_entity_id(
+                Platform.SENSOR, DOMAIN, f"{entry.unique_id}_{key}"
+            ):
+                entity_registry.async_remove(entity_id)
+        data = {k: v for k, v in entry.data.items() if k not in RETIRED_DATA}
+        hass.config_entries.async_update_entry(entry, data=data, minor_version=2)
+        LOGGER.debug("Migrated %s to version 1.2", entry.title)
     return True
 
 
@@ -46,7 +76,18 @@ async def async_setup_entry(hass: HomeAssistant, entry: PlexLinkConfigEntry) -> 
     client = await async_create_client(hass, entry.data[CONF_CLIENT_IDENTIFIER])
     coordinator = PlexLinkCoordinator(hass, entry, client)
     await coordinator.async_config_entry_first_refresh()
-    entry.runtime_data = PlexLinkRuntimeData(coordinator=coordinator)
+    account = coordinator.data.account
+    account_device = dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id,
+        identifiers={(DOMAIN, account.uuid)},
+        name=account.title,
+        manufacturer=MANUFACTURER,
+        model="Plex account",
+        entry_type=dr.DeviceEntryType.SERVICE,
+    )
+    entry.runtime_data = PlexLinkRuntimeData(
+        coordinator=coordinator, account_device_id=account_device.id
+    )
     entry.async_on_unload(
         async_track_time_interval(
             hass, coordinator.async_ping, PING_INTERVAL, name=f"{DOMAIN} ping"

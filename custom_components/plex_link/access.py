@@ -8,16 +8,16 @@ calls these from the event loop::
     token = async_get_token(hass)  # the only linked account
     token = async_get_token(hass, entry_id)  # one of several
 
-Each raises a translated ServiceValidationError when no linked account is
-loaded, or when entry_id is not a loaded Plex Link entry.
+Each raises Home Assistant's translated ServiceValidationError when no linked
+account is loaded, several are and entry_id is missing, or entry_id is not a
+loaded Plex Link entry.
 """
 
 from __future__ import annotations
 
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_TOKEN
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers.service import async_get_config_entry
 
 from .const import DOMAIN
 from .coordinator import PlexLinkConfigEntry
@@ -29,32 +29,7 @@ def async_get_entry(
     hass: HomeAssistant, entry_id: str | None = None
 ) -> PlexLinkConfigEntry:
     """Return the loaded Plex Link entry with entry_id, or the only one."""
-    if entry_id is None:
-        entries: list[PlexLinkConfigEntry] = hass.config_entries.async_loaded_entries(
-            DOMAIN
-        )
-        if not entries:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN, translation_key="no_linked_account"
-            )
-        if len(entries) > 1:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN, translation_key="entry_required"
-            )
-        return entries[0]
-    entry = hass.config_entries.async_get_entry(entry_id)
-    if entry is None or entry.domain != DOMAIN:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="entry_not_found",
-            translation_placeholders={"entry_id": entry_id},
-        )
-    if entry.state is not ConfigEntryState.LOADED:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="entry_not_loaded",
-            translation_placeholders={"title": entry.title},
-        )
+    entry: PlexLinkConfigEntry = async_get_config_entry(hass, DOMAIN, entry_id)
     return entry
 
 

@@ -44,7 +44,4 @@ def async_signed_in_url(hass: HomeAssistant) -> str | None:
         base = get_url(hass)
     except NoURLAvailableError:
         return None
-    if not hass.data.get(SIGNED_IN_PATH):
-        hass.http.register_view(PlexLinkSignedInView)
-        hass.data[SIGNED_IN_PATH] = True
     return f"{base}{SIGNED_IN_PATH}"

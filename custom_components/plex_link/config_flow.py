@@ -12,18 +12,12 @@ from homeassistant.config_entries import (
     ConfigFlow,
     ConfigFlowResult,
 )
-from homeassistant.const import CONF_TOKEN, CONF_USERNAME
+from homeassistant.const import CONF_TOKEN
 from homeassistant.core import callback
 
 from .auth_view import async_signed_in_url
 from .client import async_create_client, async_sign_out
-from .const import (
-    CONF_ACCOUNT_ID,
-    CONF_ACCOUNT_UUID,
-    CONF_CLIENT_IDENTIFIER,
-    DOMAIN,
-    LOGGER,
-)
+from .const import CONF_CLIENT_IDENTIFIER, DOMAIN, LOGGER
 from .coordinator import PlexLinkConfigEntry
 from .plextv import (
     Account,
@@ -49,6 +43,7 @@ class PlexLinkConfigFlow(ConfigFlow, domain=DOMAIN):
     """
 
     VERSION = 1
+    MINOR_VERSION = 2
 
     _client: PlexTvClient
     _linker: PinLinker
@@ -169,9 +164,6 @@ class PlexLinkConfigFlow(ConfigFlow, domain=DOMAIN):
         data = {
             CONF_TOKEN: token,
             CONF_CLIENT_IDENTIFIER: self._client.client_identifier,
-            CONF_ACCOUNT_ID: account.id,
-            CONF_ACCOUNT_UUID: account.uuid,
-            CONF_USERNAME: account.username,
         }
         linked = self.hass.config_entries.async_entry_for_domain_unique_id(
             DOMAIN, account.uuid
@@ -238,11 +230,14 @@ class PlexLinkConfigFlow(ConfigFlow, domain=DOMAIN):
     def _async_start_waiting(self) -> asyncio.Task[str]:
         """Wait for the token in a task Home Assistant cancels when it stops.
 
-        The progress bar fills as the code's lifetime passes.
+        The link code's progress bar fills as the code's lifetime passes; the
+        browser sign-in step has no bar.
         """
+        on_progress = (
+            self.async_update_progress if self._method == "link_code" else None
+        )
         return self.hass.async_create_background_task(
-            self._linker.wait_for_token(self.async_update_progress),
-            f"{DOMAIN} wait for PIN",
+            self._linker.wait_for_token(on_progress), f"{DOMAIN} wait for PIN"
         )
 
     @callback

@@ -12,7 +12,7 @@ from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
-from .const import DOMAIN, LOGGER, MANUFACTURER
+from .const import DOMAIN, LOGGER
 from .plextv import (
     Account,
     PlexTvAuthenticationError,
@@ -43,9 +43,13 @@ class PlexLinkData:
 
 @dataclass(kw_only=True, slots=True)
 class PlexLinkRuntimeData:
-    """What a loaded Plex Link entry holds at run time."""
+    """What a loaded Plex Link entry holds at run time.
+
+    The account's device is created once at setup; server devices hang off it.
+    """
 
     coordinator: PlexLinkCoordinator
+    account_device_id: str
 
 
 type PlexLinkConfigEntry = ConfigEntry[PlexLinkRuntimeData]
@@ -75,7 +79,6 @@ class PlexLinkCoordinator(DataUpdateCoordinator[PlexLinkData]):
             update_interval=UPDATE_INTERVAL,
         )
         self.client = client
-        self.account_device_id = ""
 
     @property
     def token(self) -> str:
@@ -102,26 +105,16 @@ class PlexLinkCoordinator(DataUpdateCoordinator[PlexLinkData]):
             account=account,
             servers={server.machine_identifier: server for server in servers},
         )
-        self._async_update_devices(data)
+        self._async_remove_stale_devices(data)
         return data
 
-    def _async_update_devices(self, data: PlexLinkData) -> None:
-        """Register the account's device and remove those of servers it no longer reaches.
-
-        Server devices hang off the account's device by its registry id.
-        """
+    def _async_remove_stale_devices(self, data: PlexLinkData) -> None:
+        """Remove the devices of servers the account no longer reaches."""
         registry = dr.async_get(self.hass)
-        entry_id = self.config_entry.entry_id
-        self.account_device_id = registry.async_get_or_create(
-            config_entry_id=entry_id,
-            identifiers={(DOMAIN, data.account.uuid)},
-            name=data.account.title,
-            manufacturer=MANUFACTURER,
-            model="Plex account",
-            entry_type=dr.DeviceEntryType.SERVICE,
-        ).id
         current = data.device_identifiers
-        for device in dr.async_entries_for_config_entry(registry, entry_id):
+        for device in dr.async_entries_for_config_entry(
+            registry, self.config_entry.entry_id
+        ):
             if not device.identifiers & current:
                 registry.async_remove_device(device.id)
 

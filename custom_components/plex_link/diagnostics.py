@@ -1,4 +1,4 @@
-"""Diagnostics of Plex Link, with every secret and personal address redacted."""
+"""Diagnostics of Plex Link, with every secret, name and address redacted."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from homeassistant.core import HomeAssistant
 
 from .coordinator import PlexLinkConfigEntry
 
-TO_REDACT = {CONF_TOKEN, "access_token", "uri", "email", "thumb"}
+TO_REDACT = {CONF_TOKEN, "access_token", "uri", "username", "title", "name"}
 
 
 async def async_get_config_entry_diagnostics(

@@ -55,7 +55,7 @@ class PlexLinkServerEntity(PlexLinkEntity):
             manufacturer=MANUFACTURER,
             model=server.product,
             sw_version=server.version or None,
-            via_device_id=coordinator.account_device_id,
+            via_device_id=coordinator.config_entry.runtime_data.account_device_id,
         )
 
     @property

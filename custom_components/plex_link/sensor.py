@@ -10,12 +10,10 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
-from homeassistant.const import EntityCategory, Platform
+from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import DOMAIN
 from .coordinator import PlexLinkConfigEntry, PlexLinkData
 from .entity import PlexLinkEntity, PlexLinkServerEntity, async_add_server_entities
 from .plextv import Server
@@ -45,7 +43,6 @@ ACCOUNT_DESCRIPTIONS = (
         value_fn=lambda data: len(data.servers),
     ),
 )
-RETIRED_KEYS = ("username", "plan")
 SERVER_DESCRIPTIONS = (
     PlexLinkServerSensorDescription(
         key="best_connection",
@@ -65,7 +62,6 @@ async def async_setup_entry(
 ) -> None:
     """Add the account's sensors and those of every server."""
     coordinator = entry.runtime_data.coordinator
-    _async_remove_retired_sensors(hass, coordinator.data.account.uuid)
     async_add_entities(
         PlexLinkAccountSensor(coordinator, description)
         for description in ACCOUNT_DESCRIPTIONS
@@ -78,16 +74,6 @@ async def async_setup_entry(
             for description in SERVER_DESCRIPTIONS
         ),
     )
-
-
-def _async_remove_retired_sensors(hass: HomeAssistant, account_uuid: str) -> None:
-    """Remove the username and plan sensors of earlier releases: their values never change."""
-    registry = er.async_get(hass)
-    for key in RETIRED_KEYS:
-        if entity_id := registry.async_get_entity_id(
-            Platform.SENSOR, DOMAIN, f"{account_uuid}_{key}"
-        ):
-            registry.async_remove(entity_id)
 
 
 class PlexLinkAccountSensor(PlexLinkEntity, SensorEntity):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from homeassistant.const import CONF_TOKEN
+from homeassistant.const import ATTR_CONFIG_ENTRY_ID, CONF_TOKEN
 from homeassistant.core import (
     HomeAssistant,
     ServiceCall,
@@ -12,13 +12,14 @@ from homeassistant.core import (
     SupportsResponse,
     callback,
 )
-from homeassistant.exceptions import Unauthorized, UnknownUser
+from homeassistant.exceptions import UnknownUser
 from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.service import async_register_admin_service
 from homeassistant.util.json import JsonObjectType
 import probatio
 
 from .access import async_get_entry, entry_headers
-from .const import ATTR_CONFIG_ENTRY_ID, CONF_CLIENT_IDENTIFIER, DOMAIN
+from .const import CONF_CLIENT_IDENTIFIER, DOMAIN
 from .plextv import Server
 
 SERVICE_GET_TOKEN = "get_token"  # noqa: S105  # the action's name
@@ -28,8 +29,9 @@ SERVICE_SCHEMA = probatio.Schema({probatio.Optional(ATTR_CONFIG_ENTRY_ID): cv.st
 
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
-    """Register the actions, once for all entries."""
-    hass.services.async_register(
+    """Register the actions, once for all entries; get_token for administrators only."""
+    async_register_admin_service(
+        hass,
         DOMAIN,
         SERVICE_GET_TOKEN,
         _async_get_token,
@@ -60,11 +62,8 @@ async def _async_caller_is_admin(call: ServiceCall) -> bool:
 
 
 async def _async_get_token(call: ServiceCall) -> ServiceResponse:
-    """Return the token and the headers to use it with; administrators only."""
-    if not await _async_caller_is_admin(call):
-        raise Unauthorized(context=call.context)
-    entry_id = call.data.get(ATTR_CONFIG_ENTRY_ID)
-    entry = async_get_entry(call.hass, entry_id)
+    """Return the token and the headers to use it with."""
+    entry = async_get_entry(call.hass, call.data.get(ATTR_CONFIG_ENTRY_ID))
     account = entry.runtime_data.coordinator.data.account
     headers: JsonObjectType = dict(entry_headers(entry))
     return {

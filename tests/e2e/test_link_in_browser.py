@@ -10,7 +10,6 @@ translation files.
 from __future__ import annotations
 
 import re
-import time
 from typing import Any
 import uuid
 
@@ -267,18 +266,45 @@ def test_link_an_account(
 def test_closing_the_dialog_stops_polling(
     page: Page, home_assistant: HomeAssistantApi, plex_tv: StandInThread
 ) -> None:
-    """Closing the dialog while the code shows: plex.tv receives no further request."""
-    open_link_dialog(page, home_assistant)
-    polls = plex_tv.call(lambda: plex_tv.standin.count("get_pin"))
-    page.wait_for_timeout(2_500)
-    assert plex_tv.call(lambda: plex_tv.standin.count("get_pin")) > polls
+    """Closing the dialog while the code shows: plex.tv receives no further poll of its code.
+
+    A second dialog's code, polled on the same one-second beat, is the clock:
+    from its first poll on (well after the close), the closed code would have
+    been polled as often had its wait not been cancelled.
+    """
+    closed_code = open_link_dialog(page, home_assistant)
+    closed_pin = pin_path(plex_tv, closed_code)
+    wait_until(
+        lambda: len(polls_of(plex_tv, closed_pin)) >= 2,
+        "the dialog's code was polled",
+    )
 
     flow_dialog(page).get_by_role("button", name="Close").click()
     expect(page.locator(CODE)).to_be_hidden()
-    page.wait_for_timeout(1_000)  # a poll already on the wire may still land
-    closed = time.monotonic()
-    page.wait_for_timeout(4_000)
-    assert plex_tv.call(lambda: plex_tv.standin.requests_since(closed)) == []
+
+    clock_pin = pin_path(plex_tv, open_link_dialog(page, home_assistant))
+    clock = wait_until(
+        lambda: polls if len(polls := polls_of(plex_tv, clock_pin)) >= 4 else None,
+        "the second dialog's code was polled four times",
+    )
+    assert polls_of(plex_tv, closed_pin, since=clock[0]) == []
+
+
+def pin_path(plex_tv: StandInThread, code: str) -> str:
+    """Return the path at which the PIN showing code is polled."""
+
+    def find() -> str:
+        (pin_id,) = (p.id for p in plex_tv.standin.pins.values() if p.code == code)
+        return f"/api/v2/pins/{pin_id}"
+
+    return plex_tv.call(find)
+
+
+def polls_of(plex_tv: StandInThread, path: str, since: float = 0.0) -> list[float]:
+    """Return when the stand-in received polls of one PIN, after since."""
+    return plex_tv.call(
+        lambda: [r.at for r in plex_tv.standin.requests_since(since) if r.path == path]
+    )
 
 
 def test_reauthenticate_after_revocation(

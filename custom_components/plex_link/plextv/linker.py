@@ -56,17 +56,21 @@ class PinLinker:
     ) -> str:
         """Poll until the person enters the code, then return the account token.
 
-        Before each poll, on_progress gets the share of the code's lifetime
-        that has passed, so a dialog opened at any moment shows it within a
-        beat. Raises PlexTvPinExpiredError when the code runs out, or the last
+        Before a poll, on_progress gets the share of the code's lifetime that
+        has passed (two decimals) whenever that share changed, so a dialog
+        shows it within a beat without a message per poll. Raises PlexTvPinExpiredError when the code runs out, or the last
         error when plex.tv kept failing until then. Cancelling stops it at once.
         """
         failures = 0
         last_error: PlexTvError | None = None
         polled_at = time.monotonic()
+        reported: float | None = None
         while True:
-            if on_progress is not None:
-                on_progress(round(self.elapsed, 2))
+            if on_progress is not None and reported != (
+                progress := round(self.elapsed, 2)
+            ):
+                reported = progress
+                on_progress(progress)
             delay = self._delay(failures, last_error, time.monotonic() - polled_at)
             await asyncio.sleep(min(delay, self._deadline - time.monotonic()))
             if self._deadline <= time.monotonic():
