@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+import hashlib
 from typing import Any
 from unittest.mock import patch
 
-from homeassistant.const import CONF_TOKEN
+from homeassistant.const import CONF_TOKEN, CONF_WEBHOOK_ID
 from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
 from hypothesis import settings
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.plex_link.client import async_client_identifier
@@ -24,6 +27,7 @@ from custom_components.plex_link.const import (
 from custom_components.plex_link.plextv import PinLinker, PlexTvClient
 
 from .standin import PlexTvStandIn, StandInAccount
+from .standin.server import PlexMediaServerStandIn
 
 # Property-based tests: at least 2,000 examples per parser in CI;
 # `pytest --hypothesis-profile=long` for a longer local run.
@@ -102,6 +106,7 @@ def linked_entry(
         data={
             CONF_TOKEN: token or plex_tv.issue_token(account, client_identifier),
             CONF_CLIENT_IDENTIFIER: client_identifier,
+            CONF_WEBHOOK_ID: hashlib.sha256(account.uuid.encode()).hexdigest(),
         },
         **kwargs,
     )
@@ -136,3 +141,27 @@ async def init_integration(
     await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await hass.async_block_till_done()
     return mock_config_entry
+
+
+@pytest.fixture
+async def plex_server(plex_tv: PlexTvStandIn) -> AsyncIterator[PlexMediaServerStandIn]:
+    """Serve a Plex Media Server stand-in for the demo account's server on loopback."""
+    server = PlexMediaServerStandIn(plex_tv)
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def home_assistant_url(
+    hass: HomeAssistant, hass_client_no_auth: ClientSessionGenerator
+) -> str:
+    """Serve Home Assistant's HTTP API on loopback, as its internal URL, with Plex Link set up.
+
+    Plex Link is set up first, so its views and the webhook view exist before
+    the server starts.
+    """
+    assert await async_setup_component(hass, DOMAIN, {})
+    client = await hass_client_no_auth()
+    hass.config.internal_url = f"http://127.0.0.1:{client.server.port}"
+    return hass.config.internal_url

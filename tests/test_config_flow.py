@@ -6,11 +6,12 @@ import asyncio
 import itertools
 import json
 from pathlib import Path
+import re
 from unittest.mock import patch
 from urllib.parse import parse_qs
 
 from homeassistant.config_entries import ConfigEntryState, ConfigFlowResult
-from homeassistant.const import CONF_TOKEN
+from homeassistant.const import CONF_TOKEN, CONF_WEBHOOK_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers.network import NoURLAvailableError
@@ -132,7 +133,13 @@ async def test_link_creates_entry(
     assert entry.unique_id == plex_tv.demo_account.uuid
     token = entry.data[CONF_TOKEN]
     assert plex_tv.tokens[token] is plex_tv.demo_account
-    assert entry.data == {CONF_TOKEN: token, CONF_CLIENT_IDENTIFIER: client_identifier}
+    webhook_id = entry.data[CONF_WEBHOOK_ID]
+    assert entry.data == {
+        CONF_TOKEN: token,
+        CONF_CLIENT_IDENTIFIER: client_identifier,
+        CONF_WEBHOOK_ID: webhook_id,
+    }
+    assert re.fullmatch("[0-9a-f]{64}", webhook_id)
     assert plex_tv.token_clients[token] == client_identifier
     assert (entry.version, entry.minor_version) == (1, 2)
     assert plex_tv.count("create_pin") == 1

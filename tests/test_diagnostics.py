@@ -27,6 +27,7 @@ async def test_diagnostics(
     text = repr(diagnostics)
     for secret in (
         *plex_tv.issued_tokens,
+        init_integration.data["webhook_id"],
         plex_tv.demo_account.servers[0].access_token,
     ):
         assert secret not in text

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
-from homeassistant.const import CONF_TOKEN, Platform
+from homeassistant.const import CONF_TOKEN, CONF_WEBHOOK_ID, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 import pytest
@@ -182,7 +183,12 @@ async def test_migration_keeps_only_what_is_read(
 
     assert entry.state is ConfigEntryState.LOADED
     assert (entry.version, entry.minor_version) == (1, 2)
-    assert entry.data == {CONF_TOKEN: token, CONF_CLIENT_IDENTIFIER: client_identifier}
+    assert entry.data == {
+        CONF_TOKEN: token,
+        CONF_CLIENT_IDENTIFIER: client_identifier,
+        CONF_WEBHOOK_ID: entry.data[CONF_WEBHOOK_ID],
+    }
+    assert re.fullmatch("[0-9a-f]{64}", entry.data[CONF_WEBHOOK_ID])
     assert all(entity_registry.async_get(entity_id) is None for entity_id in retired)
     assert entity_registry.async_get_entity_id(
         Platform.SENSOR, DOMAIN, f"{account.uuid}_servers"

@@ -52,9 +52,8 @@ async def test_manifest_as_home_assistant_loads_it(hass: HomeAssistant) -> None:
         if isinstance(node, ast.ImportFrom)
         and (node.module or "").startswith("homeassistant.components.")
     }
-    assert imported <= {"binary_sensor", "sensor", "diagnostics"} | set(
-        integration.dependencies
-    )
+    platforms = {platform.value for platform in custom_components.plex_link.PLATFORMS}
+    assert imported <= platforms | {"diagnostics"} | set(integration.dependencies)
     serves_http = any(
         "hass.http." in path.read_text("utf-8") for path in INTEGRATION.rglob("*.py")
     )

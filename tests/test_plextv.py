@@ -34,7 +34,7 @@ from custom_components.plex_link.plextv.models import (
     servers_from_json,
 )
 
-from .standin import STALL, Fault, PlexTvStandIn
+from .standin import CLOSED_PORT, STALL, Fault, PlexTvStandIn
 
 IDENTITY = PlexTvIdentity(
     client_identifier="test-client",
@@ -526,10 +526,7 @@ async def test_servers_and_ping(client: PlexTvClient, plex_tv: PlexTvStandIn) ->
     servers = await client.get_servers(token)
     assert [server.name for server in servers] == ["Media Shelf"]
     assert servers[0].best_connection is not None
-    assert (
-        servers[0].best_connection.uri
-        == "https://10-0-0-20.72e924af14bc32c7596920e3a288208f.plex.direct:32400"
-    )
+    assert servers[0].best_connection.uri == f"http://127.0.0.1:{CLOSED_PORT}"
     assert servers[0].access_token not in repr(servers[0])
     request = plex_tv.requests[-1]
     assert request.path == "/api/v2/resources"
@@ -592,9 +589,9 @@ def test_auth_url_on_plex_tv() -> None:
     session: Any = None
     client = PlexTvClient(session, IDENTITY)
     pin = Pin(id=1, code="a" * 25, lifetime=1800)
-    assert client.auth_url(pin, "http://192.0.2.1:8123/api/plex_link/signed_in") == (
+    assert client.auth_url(pin, "http://127.0.0.1:8123/api/plex_link/signed_in") == (
         "https://app.plex.tv/auth#?clientID=test-client&code="
         + "a" * 25
         + "&context%5Bdevice%5D%5Bproduct%5D=Plex%20Link%20tests"
-        "&forwardUrl=http%3A%2F%2F192.0.2.1%3A8123%2Fapi%2Fplex_link%2Fsigned_in"
+        "&forwardUrl=http%3A%2F%2F127.0.0.1%3A8123%2Fapi%2Fplex_link%2Fsigned_in"
     )

@@ -138,7 +138,7 @@ async def test_get_servers(
     server = response["servers"][0]
     assert server["uri"] == server["connections"][0]["uri"]
     assert server["connections"][0]["local"] is True
-    assert server["connections"][0]["protocol"] == "https"
+    assert server["connections"][0]["protocol"] == "http"
     assert server["connections"][-1]["relay"] is True
     access_token = plex_tv.demo_account.servers[0].access_token
     assert server.get("access_token") == (access_token if admin else None)

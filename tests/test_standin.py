@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import aiohttp
+import pytest
 
-from .standin import PlexTvStandIn, StandInAccount
+from .standin import (
+    CLOSED_PORT,
+    CLOSED_RELAY_PORT,
+    Fault,
+    PlexTvStandIn,
+    StandInAccount,
+    closed_loopback_port,
+)
 
 CLIENT = {"X-Plex-Client-Identifier": "standin-test", "Accept": "application/json"}
 
@@ -158,3 +167,187 @@ async def test_approval_rotates_the_token_of_the_same_client(
     plex_tv.rotate_tokens = False
     third = plex_tv.issue_token(account, "home-assistant")
     assert plex_tv.live_tokens(account, "home-assistant") == [second, third]
+
+
+async def test_resources_offer_only_loopback(plex_tv: PlexTvStandIn) -> None:
+    """Every address is on loopback; the local one is the server stand-in's URI, if any."""
+    server = plex_tv.demo_account.servers[0]
+    authed = {**CLIENT, "X-Plex-Token": plex_tv.issue_token()}
+    async with aiohttp.ClientSession() as session:
+        async with session.get(
+            f"{plex_tv.base_url}/api/v2/resources", headers=authed
+        ) as response:
+            device = (await response.json())[1]
+        server.uri = "http://127.0.0.1:45678"
+        async with session.get(
+            f"{plex_tv.base_url}/api/v2/resources", headers=authed
+        ) as response:
+            served = (await response.json())[1]
+    assert device["publicAddress"] == "127.0.0.1"
+    assert [
+        (c["protocol"], c["address"], c["port"], c["local"], c["relay"], c["uri"])
+        for c in device["connections"]
+    ] == [
+        ("http", "127.0.0.1", CLOSED_PORT, True, False, "http://127.0.0.1:1"),
+        ("https", "127.0.0.1", CLOSED_PORT, False, False, "https://127.0.0.1:1"),
+        ("https", "127.0.0.1", CLOSED_RELAY_PORT, False, True, "https://127.0.0.1:2"),
+    ]
+    assert served["connections"][0] | {"uri": None} == {
+        "protocol": "http",
+        "address": "127.0.0.1",
+        "port": 45678,
+        "local": True,
+        "relay": False,
+        "IPv6": False,
+        "uri": None,
+    }
+    assert served["connections"][0]["uri"] == "http://127.0.0.1:45678"
+    assert served["connections"][1:] == device["connections"][1:]
+
+
+async def test_closed_ports_refuse_at_once(socket_enabled: None) -> None:
+    """The unreachable connections are refused, not left to time out."""
+    assert closed_loopback_port() == CLOSED_PORT
+    for port in (CLOSED_PORT, CLOSED_RELAY_PORT):
+        with pytest.raises(ConnectionRefusedError):
+            async with asyncio.timeout(2):
+                await asyncio.open_connection("127.0.0.1", port)
+
+
+async def test_poll_from_another_client_is_not_found(plex_tv: PlexTvStandIn) -> None:
+    """A PIN polled with another client identifier is answered like an expired one."""
+    async with aiohttp.ClientSession() as session:
+        async with session.post(
+            f"{plex_tv.base_url}/api/v2/pins", headers=CLIENT
+        ) as response:
+            pin = await response.json()
+        plex_tv.approve(pin["code"])
+        url = f"{plex_tv.base_url}/api/v2/pins/{pin['id']}"
+        for other in ({**CLIENT, "X-Plex-Client-Identifier": "someone-else"}, {}):
+            async with session.get(
+                url, headers=other, params={"X-Plex-Client-Identifier": "x"}
+            ) as response:
+                assert response.status == 404
+                assert (await response.json())["errors"][0]["code"] == 1020
+        async with session.get(url, headers=CLIENT) as response:
+            assert response.status == 200
+            assert (await response.json())["authToken"] is not None
+
+
+async def test_strong_is_read_from_the_query_only(plex_tv: PlexTvStandIn) -> None:
+    """`strong` counts in the query string; a form field is ignored, as plex.tv documents."""
+    url = f"{plex_tv.base_url}/api/v2/pins"
+    async with aiohttp.ClientSession() as session:
+        async with session.post(
+            url, headers=CLIENT, data={"strong": "true"}
+        ) as response:
+            in_form = await response.json()
+        async with session.post(
+            url, headers=CLIENT, params={"strong": "true"}
+        ) as response:
+            in_query = await response.json()
+        async with session.post(
+            url, headers=CLIENT, params={"strong": "false"}, data={"strong": "true"}
+        ) as response:
+            both = await response.json()
+    assert len(in_form["code"]) == 4
+    assert in_form["expiresIn"] == 900
+    assert len(in_query["code"]) == 25
+    assert in_query["expiresIn"] == 1800
+    assert len(both["code"]) == 4
+
+
+async def test_webhooks_replace_the_whole_list(plex_tv: PlexTvStandIn) -> None:
+    """POST replaces the list (order and duplicates as sent), `urls=` clears it."""
+    account = plex_tv.demo_account
+    account.set_webhooks(["http://127.0.0.1:9/old"])
+    authed = {**CLIENT, "X-Plex-Token": plex_tv.issue_token()}
+    url = f"{plex_tv.base_url}/api/v2/user/webhooks"
+    sent = ["http://127.0.0.1:8/b", "http://127.0.0.1:8/a", "http://127.0.0.1:8/b"]
+    async with aiohttp.ClientSession() as session:
+        async with session.post(
+            url, headers=authed, data=[("urls[]", value) for value in sent]
+        ) as response:
+            assert response.status == 201
+            assert await response.read() == b""
+        assert account.webhooks == sent
+        async with session.get(url, headers=authed) as response:
+            assert await response.json() == [{"url": value} for value in sent]
+        async with session.get(
+            url, headers={**authed, "Accept": "application/xml"}
+        ) as response:
+            assert response.content_type == "application/xml"
+            assert await response.text() == (
+                '<MediaContainer size="3">'
+                + "".join(f'<webhook url="{value}"/>' for value in sent)
+                + "</MediaContainer>"
+            )
+        async with session.post(
+            url, headers=authed, data=[("urls[]", "http://127.0.0.1:8/c")]
+        ) as response:
+            assert response.status == 201
+        async with session.post(url, headers=authed, data={"urls": ""}) as response:
+            assert response.status == 201
+        async with session.get(url, headers=authed) as response:
+            assert await response.json() == []
+        async with session.post(url, headers=authed, data={}) as response:
+            assert response.status == 400
+    assert account.webhooks == []
+    assert account.webhook_history == [
+        ["http://127.0.0.1:9/old"],
+        sent,
+        ["http://127.0.0.1:8/c"],
+        [],
+    ]
+
+
+async def test_webhooks_need_a_token_and_plex_pass(
+    plex_tv: PlexTvStandIn, sam: StandInAccount
+) -> None:
+    """401 (1001) without a valid token; 403 for an account without Plex Pass."""
+    sam.plex_pass = False
+    url = f"{plex_tv.base_url}/api/v2/user/webhooks"
+    async with aiohttp.ClientSession() as session:
+        for method in ("GET", "POST"):
+            async with session.request(
+                method, url, headers={**CLIENT, "X-Plex-Token": "nope"}
+            ) as response:
+                assert response.status == 401
+                assert (await response.json())["errors"][0]["code"] == 1001
+            async with session.request(
+                method,
+                url,
+                headers={**CLIENT, "X-Plex-Token": plex_tv.issue_token(sam)},
+                data={"urls[]": "http://127.0.0.1:8/x"},
+            ) as response:
+                assert response.status == 403
+                assert await response.json() == {
+                    "errors": [
+                        {"code": 1998, "message": "Plex Pass required", "status": 403}
+                    ]
+                }
+    assert sam.webhooks == []
+    assert sam.webhook_history == []
+    assert plex_tv.count("get_webhooks") == 2
+    assert plex_tv.count("set_webhooks") == 2
+
+
+async def test_webhook_faults(plex_tv: PlexTvStandIn) -> None:
+    """Faults are injected on both webhook endpoints; the list stays as it was."""
+    plex_tv.inject("get_webhooks", Fault(status=503))
+    plex_tv.inject("set_webhooks", Fault(status=429, headers={"Retry-After": "1"}))
+    authed = {**CLIENT, "X-Plex-Token": plex_tv.issue_token()}
+    url = f"{plex_tv.base_url}/api/v2/user/webhooks"
+    async with aiohttp.ClientSession() as session:
+        async with session.get(url, headers=authed) as response:
+            assert response.status == 503
+        async with session.post(
+            url, headers=authed, data={"urls[]": "http://127.0.0.1:8/x"}
+        ) as response:
+            assert response.status == 429
+            assert response.headers["Retry-After"] == "1"
+        async with session.get(url, headers=authed) as response:
+            assert response.status == 200
+    assert plex_tv.demo_account.webhook_history == []
+    with pytest.raises(ValueError, match="Unknown endpoint"):
+        plex_tv.inject("webhooks", Fault())

@@ -3,32 +3,49 @@
 from __future__ import annotations
 
 import ast
+import importlib
 import json
 from pathlib import Path
 import re
 import string
 
+from homeassistant.helpers.entity import EntityDescription
 import pytest
 import yaml
 
+from custom_components.plex_link import PLATFORMS
 from custom_components.plex_link.config_flow import METHODS
+from custom_components.plex_link.event import (
+    DESCRIPTIONS as EVENT_DESCRIPTIONS,
+    event_attributes,
+)
+from custom_components.plex_link.plexserver.webhook import WebhookEvent
 
 INTEGRATION = Path(__file__).parent.parent / "custom_components" / "plex_link"
 STRINGS = json.loads((INTEGRATION / "translations" / "en.json").read_text("utf-8"))
 ICONS = json.loads((INTEGRATION / "icons.json").read_text("utf-8"))
 
 
-def _calls(module: str) -> list[ast.Call]:
-    """Return every call in a module of the integration."""
-    tree = ast.parse((INTEGRATION / module).read_text("utf-8"))
+FLOWS = {"config": "PlexLinkConfigFlow", "options": "PlexLinkOptionsFlow"}
+
+
+def _calls(module: str, within: str | None = None) -> list[ast.Call]:
+    """Return every call in a module of the integration (or in one class of it)."""
+    tree: ast.AST = ast.parse((INTEGRATION / module).read_text("utf-8"))
+    if within is not None:
+        tree = next(
+            node
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ClassDef) and node.name == within
+        )
     return [node for node in ast.walk(tree) if isinstance(node, ast.Call)]
 
 
-def _keyword_strings(module: str, keyword: str) -> set[str]:
+def _keyword_strings(module: str, keyword: str, within: str | None = None) -> set[str]:
     """Return the string literals passed as a keyword argument anywhere in module."""
     return {
         kw.value.value
-        for call in _calls(module)
+        for call in _calls(module, within)
         for kw in call.keywords
         if kw.arg == keyword
         and isinstance(kw.value, ast.Constant)
@@ -63,14 +80,15 @@ def _strings(tree: object) -> list[str]:
     return [tree] if isinstance(tree, str) else []
 
 
-def test_steps_shown_have_text() -> None:
-    """Every step id the flow shows, or moves to, has a title."""
-    steps = _keyword_strings("config_flow.py", "step_id") | _keyword_strings(
-        "config_flow.py", "next_step_id"
+@pytest.mark.parametrize("flow", FLOWS)
+def test_steps_shown_have_text(flow: str) -> None:
+    """Every step id a flow shows, or moves to, has a title."""
+    steps = _keyword_strings("config_flow.py", "step_id", FLOWS[flow]) | (
+        _keyword_strings("config_flow.py", "next_step_id", FLOWS[flow])
     )
     assert steps
     for step in steps:
-        assert STRINGS["config"]["step"][step]["title"], step
+        assert STRINGS[flow]["step"][step]["title"], step
 
 
 def test_progress_actions_have_text() -> None:
@@ -80,12 +98,14 @@ def test_progress_actions_have_text() -> None:
     assert set(STRINGS["config"]["progress"]) == actions
 
 
-def test_errors_and_aborts_exist() -> None:
-    """Every error and abort key the flow can produce is translated, and no other."""
-    assert set(STRINGS["config"]["error"]) == _error_keys()
-    aborts = _keyword_strings("config_flow.py", "reason")
-    assert set(STRINGS["config"]["abort"]) == aborts
-    for reason, text in STRINGS["config"]["abort"].items():
+@pytest.mark.parametrize("flow", FLOWS)
+def test_errors_and_aborts_exist(flow: str) -> None:
+    """Every error and abort key a flow can produce is translated, and no other."""
+    if flow == "config":
+        assert set(STRINGS[flow]["error"]) == _error_keys()
+    aborts = _keyword_strings("config_flow.py", "reason", FLOWS[flow])
+    assert set(STRINGS[flow]["abort"]) == aborts
+    for reason, text in STRINGS[flow]["abort"].items():
         assert "account" in _placeholders(text), reason
         assert _placeholders(text) <= {"account", "name"}, reason
 
@@ -93,27 +113,52 @@ def test_errors_and_aborts_exist() -> None:
 def test_exception_keys_exist() -> None:
     """Every translated exception the integration raises has a message, and no other."""
     keys = {
-        key
+        kwargs["translation_key"].value
         for path in INTEGRATION.glob("*.py")
-        for key in _keyword_strings(path.name, "translation_key")
-    } - _entity_keys()
+        for call in _calls(path.name)
+        for kwargs in [{kw.arg: kw.value for kw in call.keywords}]
+        if "translation_domain" in kwargs
+        and isinstance(kwargs.get("translation_key"), ast.Constant)
+    }
     assert keys == set(STRINGS["exceptions"])
     for key in keys:
         assert STRINGS["exceptions"][key]["message"]
 
 
-def _entity_keys(platform: str | None = None) -> set[str]:
-    """Return the translation keys of a platform's entity descriptions (or all)."""
-    modules = [f"{platform}.py"] if platform else ["binary_sensor.py", "sensor.py"]
+def test_repair_issues_have_text() -> None:
+    """Every repair issue the integration raises has a title and a description."""
+    issues = {
+        kw.value.value
+        for path in INTEGRATION.glob("*.py")
+        for call in _calls(path.name)
+        if isinstance(call.func, ast.Attribute)
+        and call.func.attr == "async_create_issue"
+        for kw in call.keywords
+        if kw.arg == "translation_key" and isinstance(kw.value, ast.Constant)
+    }
+    assert issues == set(STRINGS["issues"])
+    for key in issues:
+        assert STRINGS["issues"][key]["title"]
+        assert STRINGS["issues"][key]["description"]
+
+
+def _entity_keys(platform: str) -> set[str]:
+    """Return the translation keys of a platform's entity descriptions."""
+    module = importlib.import_module(f"custom_components.plex_link.{platform}")
     return {
-        key for module in modules for key in _keyword_strings(module, "translation_key")
+        str(description.translation_key)
+        for value in vars(module).values()
+        if isinstance(value, tuple)
+        for description in value
+        if isinstance(description, EntityDescription)
     }
 
 
-@pytest.mark.parametrize("platform", ["binary_sensor", "sensor"])
+@pytest.mark.parametrize("platform", [p.value for p in PLATFORMS])
 def test_entities_have_names_and_icons(platform: str) -> None:
     """Every entity translation key has a name and an icon, and no other exists."""
     keys = _entity_keys(platform)
+    assert keys
     assert keys == set(STRINGS["entity"][platform])
     assert keys == set(ICONS["entity"][platform])
     for key in keys:
@@ -156,9 +201,10 @@ def test_placeholders_are_supplied() -> None:
             )
     for action, text in STRINGS["config"]["progress"].items():
         assert _placeholders(text) == supplied[action], action
-    for step, texts in STRINGS["config"]["step"].items():
-        for text in _strings(texts):
-            assert _placeholders(text) <= supplied.get(step, set()), step
+    for flow in FLOWS:
+        for step, texts in STRINGS[flow]["step"].items():
+            for text in _strings(texts):
+                assert _placeholders(text) <= supplied.get(step, set()), step
 
 
 @pytest.mark.parametrize("text", _strings(STRINGS))
@@ -187,3 +233,40 @@ def test_only_keys_the_frontend_reads() -> None:
     config = STRINGS["config"]
     assert set(config) == {"step", "progress", "error", "abort"}
     assert config["step"]["sign_in"]["description"]
+
+
+def test_event_types_and_attributes_have_text() -> None:
+    """Every event type and every attribute an event can carry has its text."""
+    fullest = [
+        WebhookEvent.from_json(
+            {
+                "event": "media.play",
+                "Server": {"uuid": "server"},
+                "Account": {"title": "Someone"},
+                "Player": {
+                    "title": "TV",
+                    "local": True,
+                    "uuid": "player",
+                    "publicAddress": "127.0.0.1",
+                },
+                "Metadata": {
+                    "type": media_type,
+                    "title": "Title",
+                    "grandparentTitle": "Grandparent",
+                    "parentTitle": "Parent",
+                    "index": 2,
+                    "parentIndex": 1,
+                    "year": 2008,
+                    "librarySectionTitle": "Library",
+                },
+            }
+        )
+        for media_type in ("movie", "episode", "track")
+    ]
+    attributes = {key for event in fullest for key in event_attributes(event)}
+    for description in EVENT_DESCRIPTIONS:
+        texts = STRINGS["entity"]["event"][description.translation_key][
+            "state_attributes"
+        ]
+        assert list(texts["event_type"]["state"]) == description.event_types
+        assert set(texts) - {"event_type"} == attributes

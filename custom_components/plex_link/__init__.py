@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from homeassistant.const import CONF_TOKEN, Platform
+from homeassistant.components.webhook import async_generate_id
+from homeassistant.const import CONF_TOKEN, CONF_WEBHOOK_ID, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import (
     config_validation as cv,
@@ -28,6 +29,7 @@ from .coordinator import (
     PlexLinkRuntimeData,
 )
 from .services import async_setup_services
+from .webhooks import PlexLinkWebhook, async_remove_own_url
 
 __all__ = [
     "async_get_account",
@@ -36,7 +38,7 @@ __all__ = [
     "async_get_token",
 ]
 
-PLATFORMS = [Platform.BINARY_SENSOR, Platform.SENSOR]
+PLATFORMS = [Platform.BINARY_SENSOR, Platform.EVENT, Platform.SENSOR]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 RETIRED_DATA = ("account_id", "account_uuid", "username")
 RETIRED_SENSORS = ("username", "plan")
@@ -52,9 +54,9 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 async def async_migrate_entry(hass: HomeAssistant, entry: PlexLinkConfigEntry) -> bool:
     """Bring an entry of an earlier release to the current shape.
 
-    1.2 keeps only the token and the client identifier (the account's ids and
-    name come from plex.tv at each refresh), and drops the username and plan
-    sensors of 1.1, whose values never changed.
+    1.2 keeps only the token, the client identifier and a new webhook id (the
+    account's ids and name come from plex.tv at each refresh), and drops the
+    username and plan sensors of 1.1, whose values never changed.
     """
     if entry.version > 1:
         return False
@@ -66,6 +68,7 @@ async def async_migrate_entry(hass: HomeAssistant, entry: PlexLinkConfigEntry) -
             ):
                 entity_registry.async_remove(entity_id)
         data = {k: v for k, v in entry.data.items() if k not in RETIRED_DATA}
+        data[CONF_WEBHOOK_ID] = async_generate_id()
         hass.config_entries.async_update_entry(entry, data=data, minor_version=2)
         LOGGER.debug("Migrated %s to version 1.2", entry.title)
     return True
@@ -85,9 +88,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: PlexLinkConfigEntry) -> 
         model="Plex account",
         entry_type=dr.DeviceEntryType.SERVICE,
     )
+    webhook = PlexLinkWebhook(hass, entry, coordinator)
     entry.runtime_data = PlexLinkRuntimeData(
-        coordinator=coordinator, account_device_id=account_device.id
+        coordinator=coordinator, account_device_id=account_device.id, webhook=webhook
     )
+    webhook.async_start()
     entry.async_on_unload(
         async_track_time_interval(
             hass, coordinator.async_ping, PING_INTERVAL, name=f"{DOMAIN} ping"
@@ -103,6 +108,11 @@ async def async_unload_entry(hass: HomeAssistant, entry: PlexLinkConfigEntry) ->
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: PlexLinkConfigEntry) -> None:
-    """Sign the entry's token out at plex.tv; a failure does not block removal."""
+    """Take Home Assistant out of the account's webhooks and sign the token out.
+
+    Failures are logged and do not block removal.
+    """
     client = await async_create_client(hass, entry.data[CONF_CLIENT_IDENTIFIER])
-    await async_sign_out(client, entry.data[CONF_TOKEN], entry.title)
+    token = entry.data[CONF_TOKEN]
+    await async_remove_own_url(client, token, entry.data[CONF_WEBHOOK_ID], entry.title)
+    await async_sign_out(client, token, entry.title)

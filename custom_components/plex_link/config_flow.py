@@ -6,18 +6,29 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
+from homeassistant.components import webhook
 from homeassistant.config_entries import (
     SOURCE_REAUTH,
     SOURCE_USER,
+    ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
+    OptionsFlowWithReload,
 )
-from homeassistant.const import CONF_TOKEN
+from homeassistant.const import CONF_TOKEN, CONF_WEBHOOK_ID
 from homeassistant.core import callback
+from homeassistant.helpers.selector import BooleanSelector
+import probatio
 
 from .auth_view import async_signed_in_url
 from .client import async_create_client, async_sign_out
-from .const import CONF_CLIENT_IDENTIFIER, DOMAIN, LOGGER
+from .const import (
+    CONF_CLIENT_IDENTIFIER,
+    CONF_EVENTS,
+    CONF_REMOTE_SERVER,
+    DOMAIN,
+    LOGGER,
+)
 from .coordinator import PlexLinkConfigEntry
 from .plextv import (
     Account,
@@ -30,8 +41,15 @@ from .plextv import (
     PlexTvRateLimitedError,
     PlexTvServerError,
 )
+from .webhooks import events_enabled
 
 METHODS = ["link_code", "browser"]
+OPTIONS_SCHEMA = probatio.Schema(
+    {
+        probatio.Required(CONF_EVENTS): BooleanSelector(),
+        probatio.Required(CONF_REMOTE_SERVER): BooleanSelector(),
+    }
+)
 
 
 class PlexLinkConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -50,6 +68,14 @@ class PlexLinkConfigFlow(ConfigFlow, domain=DOMAIN):
     _method: str = "link_code"
     _link_task: asyncio.Task[str]
     _token: str | None = None
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(
+        config_entry: PlexLinkConfigEntry,
+    ) -> PlexLinkOptionsFlow:
+        """Return the flow of the entry's options: playback and library events."""
+        return PlexLinkOptionsFlow()
 
     async def async_step_user(
         self, user_input: dict[str, Any] | None = None
@@ -171,7 +197,10 @@ class PlexLinkConfigFlow(ConfigFlow, domain=DOMAIN):
         if self.source == SOURCE_USER:
             if linked is None:
                 await self.async_set_unique_id(account.uuid, raise_on_progress=False)
-                return self.async_create_entry(title=account.title, data=data)
+                return self.async_create_entry(
+                    title=account.title,
+                    data={**data, CONF_WEBHOOK_ID: webhook.async_generate_id()},
+                )
             return self._async_update_and_abort(linked, data, reason="already_linked")
         entry = (
             self._get_reauth_entry()
@@ -259,6 +288,43 @@ class PlexLinkConfigFlow(ConfigFlow, domain=DOMAIN):
         """Explain why the code did not lead to a token and offer a new one."""
         return self.async_show_form(
             step_id="new_code", errors={"base": _error_key(err, self._method)}
+        )
+
+
+class PlexLinkOptionsFlow(OptionsFlowWithReload):
+    """Turn playback and library events on or off; say where servers post them."""
+
+    config_entry: PlexLinkConfigEntry
+
+    async def async_step_init(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show the event options and the address plex.tv was given."""
+        entry = self.config_entry
+        if entry.state is not ConfigEntryState.LOADED:
+            return self.async_abort(
+                reason="not_loaded", description_placeholders={"account": entry.title}
+            )
+        if not entry.runtime_data.coordinator.data.account.plex_pass:
+            return self.async_abort(
+                reason="plex_pass_required",
+                description_placeholders={"account": entry.title},
+            )
+        if user_input is not None:
+            return self.async_create_entry(data=user_input)
+        return self.async_show_form(
+            step_id="init",
+            data_schema=self.add_suggested_values_to_schema(
+                OPTIONS_SCHEMA,
+                {
+                    CONF_EVENTS: events_enabled(entry),
+                    CONF_REMOTE_SERVER: entry.options.get(CONF_REMOTE_SERVER, False),
+                },
+            ),
+            description_placeholders={
+                "account": entry.title,
+                "url": entry.runtime_data.webhook.registered_url or "-",
+            },
         )
 
 

@@ -13,3 +13,6 @@ CONF_CLIENT_IDENTIFIER: Final = "client_identifier"
 PLEX_TV_URL_ENV: Final = "PLEX_LINK_PLEX_TV_URL"
 PRODUCT: Final = "Plex Link for Home Assistant"
 MANUFACTURER: Final = "Plex"
+
+CONF_EVENTS: Final = "events"
+CONF_REMOTE_SERVER: Final = "remote_server"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_TOKEN
@@ -20,6 +21,9 @@ from .plextv import (
     PlexTvError,
     Server,
 )
+
+if TYPE_CHECKING:
+    from .webhooks import PlexLinkWebhook
 
 UPDATE_INTERVAL = timedelta(minutes=5)
 PING_INTERVAL = timedelta(days=1)
@@ -46,10 +50,12 @@ class PlexLinkRuntimeData:
     """What a loaded Plex Link entry holds at run time.
 
     The account's device is created once at setup; server devices hang off it.
+    The webhook receives what the account's servers post.
     """
 
     coordinator: PlexLinkCoordinator
     account_device_id: str
+    webhook: PlexLinkWebhook
 
 
 type PlexLinkConfigEntry = ConfigEntry[PlexLinkRuntimeData]

@@ -6,12 +6,20 @@ from dataclasses import asdict
 from typing import Any
 
 from homeassistant.components.diagnostics import async_redact_data
-from homeassistant.const import CONF_TOKEN
+from homeassistant.const import CONF_TOKEN, CONF_WEBHOOK_ID
 from homeassistant.core import HomeAssistant
 
 from .coordinator import PlexLinkConfigEntry
 
-TO_REDACT = {CONF_TOKEN, "access_token", "uri", "username", "title", "name"}
+TO_REDACT = {
+    CONF_TOKEN,
+    CONF_WEBHOOK_ID,
+    "access_token",
+    "uri",
+    "username",
+    "title",
+    "name",
+}
 
 
 async def async_get_config_entry_diagnostics(

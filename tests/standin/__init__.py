@@ -20,7 +20,8 @@ from pathlib import Path
 import secrets
 import string
 import time
-from typing import Any
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 from aiohttp import web
 import segno
@@ -44,18 +45,40 @@ ENDPOINTS = (
     "link_submit",
     "auth_page",
     "auth_approve",
+    "get_webhooks",
+    "set_webhooks",
 )
+
+# Where a connection that must fail points: a loopback port nothing listens on, so
+# connecting is refused at once (no timeout to wait for). Ports 1 and 2 (tcpmux,
+# compressnet: long obsolete, run nowhere) are privileged, so no test process can
+# start listening there by chance, unlike a freed ephemeral port that another
+# process may take; and being fixed, they keep snapshots stable.
+LOOPBACK = "127.0.0.1"
+CLOSED_PORT = 1
+CLOSED_RELAY_PORT = 2
+
+
+def closed_loopback_port() -> int:
+    """Return a loopback port that refuses connections at once (see CLOSED_PORT)."""
+    return CLOSED_PORT
 
 
 @dataclass(kw_only=True)
 class StandInServer:
-    """A Plex Media Server an account can reach."""
+    """A Plex Media Server an account can reach.
+
+    uri is where a Plex Media Server stand-in serves it (set by
+    PlexMediaServerStandIn.start); while None, the local connection points at a
+    closed loopback port.
+    """
 
     name: str
     owned: bool = True
     online: bool = True
     version: str = "1.41.6.9685"
     access_token: str = field(default_factory=lambda: secrets.token_urlsafe(15))
+    uri: str | None = None
 
     @property
     def machine_identifier(self) -> str:
@@ -63,8 +86,12 @@ class StandInServer:
         return hashlib.sha256(self.name.encode()).hexdigest()[:40]
 
     def to_json(self) -> dict[str, Any]:
-        """Return the server as `/api/v2/resources` does."""
-        dashed = "192-0-2-20"
+        """Return the server as `/api/v2/resources` does, every address on loopback.
+
+        One local http connection (the stand-in's URI, or a closed port), one
+        remote and one relay connection, both to closed loopback ports.
+        """
+        local = urlsplit(self.uri or f"http://{LOOPBACK}:{closed_loopback_port()}")
         return {
             "name": self.name,
             "product": "Plex Media Server",
@@ -78,7 +105,7 @@ class StandInServer:
             "provides": "server",
             "ownerId": None if self.owned else 999,
             "sourceTitle": None if self.owned else "A friend",
-            "publicAddress": "192.0.2.20",
+            "publicAddress": LOOPBACK,
             "accessToken": self.access_token,
             "owned": self.owned,
             "home": False,
@@ -91,40 +118,31 @@ class StandInServer:
             "natLoopbackSupported": True,
             "connections": [
                 {
+                    "protocol": local.scheme,
+                    "address": local.hostname,
+                    "port": local.port,
+                    "local": True,
+                    "relay": False,
+                    "IPv6": False,
+                    "uri": f"{local.scheme}://{local.netloc}",
+                },
+                {
                     "protocol": "https",
-                    "address": "192.0.2.20",
-                    "port": 32400,
+                    "address": LOOPBACK,
+                    "port": CLOSED_PORT,
                     "local": False,
                     "relay": False,
                     "IPv6": False,
-                    "uri": f"https://{dashed}.{self.machine_identifier[:32]}.plex.direct:32400",
-                },
-                {
-                    "protocol": "http",
-                    "address": "10.0.0.20",
-                    "port": 32400,
-                    "local": True,
-                    "relay": False,
-                    "IPv6": False,
-                    "uri": "http://10.0.0.20:32400",
+                    "uri": f"https://{LOOPBACK}:{CLOSED_PORT}",
                 },
                 {
                     "protocol": "https",
-                    "address": "10.0.0.20",
-                    "port": 32400,
-                    "local": True,
-                    "relay": False,
-                    "IPv6": False,
-                    "uri": f"https://10-0-0-20.{self.machine_identifier[:32]}.plex.direct:32400",
-                },
-                {
-                    "protocol": "https",
-                    "address": "198.51.100.7",
-                    "port": 8443,
+                    "address": LOOPBACK,
+                    "port": CLOSED_RELAY_PORT,
                     "local": False,
                     "relay": True,
                     "IPv6": False,
-                    "uri": f"https://198-51-100-7.{self.machine_identifier[:32]}.plex.direct:8443",
+                    "uri": f"https://{LOOPBACK}:{CLOSED_RELAY_PORT}",
                 },
             ],
         }
@@ -151,6 +169,13 @@ class StandInAccount:
     email: str
     plex_pass: bool = True
     servers: list[StandInServer] = field(default_factory=list)
+    webhooks: list[str] = field(default_factory=list)
+    webhook_history: list[list[str]] = field(default_factory=list)
+
+    def set_webhooks(self, urls: list[str]) -> None:
+        """Replace the whole webhook list, as POST /api/v2/user/webhooks does, and record it."""
+        self.webhooks = list(urls)
+        self.webhook_history.append(list(urls))
 
     def to_json(self, token: str) -> dict[str, Any]:
         """Return the account as `/api/v2/user` does, token included like plex.tv."""
@@ -296,10 +321,88 @@ class RecordedRequest:
     path: str
     headers: dict[str, str]
     at: float
+    query: dict[str, str] = field(default_factory=dict)
 
 
-class PlexTvStandIn:
+class FaultInjectingStandIn:
+    """Records every request and answers with queued faults: shared by the stand-ins."""
+
+    ENDPOINTS: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self) -> None:
+        """Start with no requests and no faults."""
+        self.requests: list[RecordedRequest] = []
+        self._faults: dict[str, deque[tuple[Fault, int | None]]] = {}
+
+    def inject(self, endpoint: str, fault: Fault, *, times: int | None = 1) -> None:
+        """Answer the next `times` requests to endpoint with fault (None: until cleared)."""
+        if endpoint not in self.ENDPOINTS:
+            raise ValueError(f"Unknown endpoint {endpoint}")
+        self._faults.setdefault(endpoint, deque()).append((fault, times))
+
+    def clear_faults(self) -> None:
+        """Answer every request correctly again."""
+        self._faults.clear()
+
+    def count(self, endpoint: str) -> int:
+        """Return how many requests an endpoint received."""
+        return Counter(request.endpoint for request in self.requests)[endpoint]
+
+    def requests_since(self, moment: float) -> list[RecordedRequest]:
+        """Return the requests received after a time.monotonic() moment."""
+        return [request for request in self.requests if request.at > moment]
+
+    @web.middleware
+    async def _record_and_inject(
+        self, request: web.Request, handler: Any
+    ) -> web.StreamResponse:
+        """Record the request, then answer with a queued fault or for real."""
+        endpoint = request.match_info.route.name or "unknown"
+        self.requests.append(
+            RecordedRequest(
+                endpoint=endpoint,
+                method=request.method,
+                path=request.path,
+                headers=dict(request.headers),
+                at=time.monotonic(),
+                query=dict(request.query),
+            )
+        )
+        fault = self._take_fault(endpoint)
+        if fault is not None and fault.then_answer:
+            await asyncio.sleep(fault.delay)
+            if fault.hold is not None:
+                await fault.hold.wait()
+        elif fault is not None:
+            return await fault.respond(request)
+        refusal = await self._refuse(request, endpoint)
+        if refusal is not None:
+            return refusal
+        result: web.StreamResponse = await handler(request)
+        return result
+
+    async def _refuse(self, request: web.Request, endpoint: str) -> web.Response | None:
+        """Return an answer that rejects every request of this kind, or None to go on."""
+        return None
+
+    def _take_fault(self, endpoint: str) -> Fault | None:
+        """Return the fault queued for endpoint's next request, if any."""
+        queue = self._faults.get(endpoint)
+        if not queue:
+            return None
+        fault, times = queue[0]
+        if times is not None:
+            if times <= 1:
+                queue.popleft()
+            else:
+                queue[0] = (fault, times - 1)
+        return fault
+
+
+class PlexTvStandIn(FaultInjectingStandIn):
     """plex.tv, as far as Plex Link needs it, on a loopback port."""
+
+    ENDPOINTS = ENDPOINTS
 
     def __init__(
         self,
@@ -316,6 +419,7 @@ class PlexTvStandIn:
         approval revokes the token the account had for that client (unless
         rotate_tokens is off).
         """
+        super().__init__()
         self.rotate_tokens = rotate_tokens
         self.pin_lifetime = pin_lifetime
         self.strong_pin_lifetime = strong_pin_lifetime
@@ -324,8 +428,6 @@ class PlexTvStandIn:
         self.tokens: dict[str, StandInAccount] = {}
         self.token_clients: dict[str, str] = {}
         self.issued_tokens: list[str] = []
-        self.requests: list[RecordedRequest] = []
-        self._faults: dict[str, deque[tuple[Fault, int | None]]] = {}
         self._next_pin_id = 1_000_000
         self._runner: web.AppRunner | None = None
         self.base_url = ""
@@ -417,24 +519,6 @@ class PlexTvStandIn:
             if pin.code == code:
                 pin.expires_at = datetime.now(UTC) - timedelta(seconds=1)
 
-    def inject(self, endpoint: str, fault: Fault, *, times: int | None = 1) -> None:
-        """Answer the next `times` requests to endpoint with fault (None: until cleared)."""
-        if endpoint not in ENDPOINTS:
-            raise ValueError(f"Unknown endpoint {endpoint}")
-        self._faults.setdefault(endpoint, deque()).append((fault, times))
-
-    def clear_faults(self) -> None:
-        """Answer every request correctly again."""
-        self._faults.clear()
-
-    def count(self, endpoint: str) -> int:
-        """Return how many requests an endpoint received."""
-        return Counter(request.endpoint for request in self.requests)[endpoint]
-
-    def requests_since(self, moment: float) -> list[RecordedRequest]:
-        """Return the requests received after a time.monotonic() moment."""
-        return [request for request in self.requests if request.at > moment]
-
     # -- Serving --------------------------------------------------------------
 
     def make_app(self) -> web.Application:
@@ -455,6 +539,12 @@ class PlexTvStandIn:
         app.router.add_post("/link", self._link_submit, name="link_submit")
         app.router.add_get("/auth", self._auth_page, name="auth_page")
         app.router.add_post("/auth/approve", self._auth_approve, name="auth_approve")
+        app.router.add_get(
+            "/api/v2/user/webhooks", self._get_webhooks, name="get_webhooks"
+        )
+        app.router.add_post(
+            "/api/v2/user/webhooks", self._set_webhooks, name="set_webhooks"
+        )
         return app
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
@@ -473,28 +563,8 @@ class PlexTvStandIn:
             await self._runner.cleanup()
             self._runner = None
 
-    @web.middleware
-    async def _record_and_inject(
-        self, request: web.Request, handler: Any
-    ) -> web.StreamResponse:
-        """Record the request, then answer with a queued fault or for real."""
-        endpoint = request.match_info.route.name or "unknown"
-        self.requests.append(
-            RecordedRequest(
-                endpoint=endpoint,
-                method=request.method,
-                path=request.path,
-                headers=dict(request.headers),
-                at=time.monotonic(),
-            )
-        )
-        fault = self._take_fault(endpoint)
-        if fault is not None and fault.then_answer:
-            await asyncio.sleep(fault.delay)
-            if fault.hold is not None:
-                await fault.hold.wait()
-        elif fault is not None:
-            return await fault.respond(request)
+    async def _refuse(self, request: web.Request, endpoint: str) -> web.Response | None:
+        """Reject API calls without a client identifier, as plex.tv does (code 1000)."""
         form = await request.post() if request.method == "POST" else {}
         if (
             request.path.startswith("/api/")
@@ -503,27 +573,13 @@ class PlexTvStandIn:
             and not form.get("X-Plex-Client-Identifier")
         ):
             return _error(400, 1000, "X-Plex-Client-Identifier is missing")
-        result: web.StreamResponse = await handler(request)
-        return result
-
-    def _take_fault(self, endpoint: str) -> Fault | None:
-        """Return the fault queued for endpoint's next request, if any."""
-        queue = self._faults.get(endpoint)
-        if not queue:
-            return None
-        fault, times = queue[0]
-        if times is not None:
-            if times <= 1:
-                queue.popleft()
-            else:
-                queue[0] = (fault, times - 1)
-        return fault
+        return None
 
     async def _create_pin(self, request: web.Request) -> web.Response:
         """POST /api/v2/pins: a 4-character code, or a strong one."""
         form = await request.post()
-        strong = str(form.get("strong") or request.query.get("strong", "false"))
-        is_strong = strong.lower() in ("1", "true")
+        # Only the query string counts, as Plex documents; a `strong` form field is ignored.
+        is_strong = request.query.get("strong", "false").lower() in ("1", "true")
         lifetime = self.strong_pin_lifetime if is_strong else self.pin_lifetime
         now = datetime.now(UTC)
         self._next_pin_id += 1
@@ -548,7 +604,12 @@ class PlexTvStandIn:
         except ValueError:
             return _error(400, 1000, "PIN id must be an integer")
         pin = self.pins.get(pin_id)
-        if pin is None or pin.expired:
+        # plex.tv answers a poll from another client identifier like an expired code.
+        if (
+            pin is None
+            or pin.expired
+            or pin.client_identifier != _param(request, "X-Plex-Client-Identifier")
+        ):
             return _error(404, 1020, "Code not found or expired")
         return self._pin_answer(request, pin)
 
@@ -621,6 +682,40 @@ class PlexTvStandIn:
             return _error(401, 1001, "User could not be authenticated")
         self.revoke(token)
         return web.Response(status=204)
+
+    async def _get_webhooks(self, request: web.Request) -> web.Response:
+        """GET /api/v2/user/webhooks: the account's webhook URLs, JSON or XML."""
+        account = self._account(request)
+        if account is None:
+            return _error(401, 1001, "User could not be authenticated")
+        if not account.plex_pass:
+            return _plex_pass_required()
+        if "json" in request.headers.get("Accept", ""):
+            return web.json_response([{"url": url} for url in account.webhooks])
+        elements = "".join(
+            f'<webhook url="{html.escape(url)}"/>' for url in account.webhooks
+        )
+        return web.Response(
+            text=f'<MediaContainer size="{len(account.webhooks)}">{elements}</MediaContainer>',
+            content_type="application/xml",
+        )
+
+    async def _set_webhooks(self, request: web.Request) -> web.Response:
+        """POST /api/v2/user/webhooks: replace the whole list (`urls[]` each, or `urls=`)."""
+        account = self._account(request)
+        if account is None:
+            return _error(401, 1001, "User could not be authenticated")
+        if not account.plex_pass:
+            return _plex_pass_required()
+        form = await request.post()
+        urls = [str(url) for url in form.getall("urls[]", [])]
+        if not urls and form.get("urls") != "":
+            # What plex.tv does with neither field (or `urls=<url>`) is unknown:
+            # the stand-in refuses, so a client that sends it is noticed.
+            return _error(400, 1000, "Send urls[] once per URL, or urls= to clear")
+        account.set_webhooks(urls)
+        # plex.tv's exact success answer is unknown: 201 with no body here.
+        return web.Response(status=201)
 
     async def _link_page(self, request: web.Request) -> web.Response:
         """GET /link: the page where a person types the code."""
@@ -723,6 +818,15 @@ def _error(status: int, code: int, message: str) -> web.Response:
         text=_error_body(code, message, status),
         content_type="application/json",
     )
+
+
+def _plex_pass_required() -> web.Response:
+    """Return the answer to an account without Plex Pass.
+
+    plex.tv's real status and code for this are not published: 403 and 1998
+    are the stand-in's choice, so clients must not depend on them.
+    """
+    return _error(403, 1998, "Plex Pass required")
 
 
 def _close(request: web.Request) -> None:

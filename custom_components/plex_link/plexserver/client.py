@@ -1,0 +1,279 @@
+"""Async client for a Plex Media Server, over whichever of its connections answers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+import json
+import logging
+from typing import Any
+
+import aiohttp
+from yarl import URL
+
+from .exceptions import (
+    PlexServerAuthenticationError,
+    PlexServerConnectionError,
+    PlexServerError,
+    PlexServerResponseError,
+    PlexServerServerError,
+)
+from .models import Identity, PlaySession, sessions_from_json
+
+LOGGER = logging.getLogger(__package__)
+MAX_BODY_BYTES = 1024 * 1024
+
+
+class PlexServerClient:
+    """Talks to one Plex Media Server over an aiohttp session owned by the caller.
+
+    Requests go to the connection that answered last. When it cannot be reached
+    (refused, reset, TLS failure, DNS failure, timeout) the others are tried in
+    their order, best first, and the one that answers is remembered. Any HTTP
+    answer, even 401 or 5xx, proves a connection reachable.
+    """
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        identity_headers: dict[str, str],
+        access_token: str,
+        connections: Sequence[str],
+        request_timeout: float = 10.0,
+        connect_timeout: float = 5.0,
+    ) -> None:
+        """Use the given session, token and connection URIs (best first)."""
+        self._session = session
+        self._headers = {
+            "Accept": "application/json",
+            **identity_headers,
+            "X-Plex-Token": access_token,
+        }
+        self._request_timeout = request_timeout
+        self._connect_timeout = connect_timeout
+        self._connections: tuple[URL, ...] = ()
+        self._current: URL | None = None
+        self.update_connections(connections)
+
+    @property
+    def connection(self) -> str | None:
+        """Return the connection requests go to first, or None without any."""
+        return str(self._current) if self._current is not None else None
+
+    @property
+    def connections(self) -> tuple[str, ...]:
+        """Return the usable connections, best first."""
+        return tuple(str(base) for base in self._connections)
+
+    def update_connections(self, connections: Sequence[str]) -> None:
+        """Replace the connections, keeping the remembered one if it is still listed.
+
+        URIs that are not absolute http or https ones are left out.
+        """
+        bases: dict[URL, None] = {}
+        for uri in connections:
+            if (base := _base_url(uri)) is not None:
+                bases[base] = None
+        self._connections = tuple(bases)
+        if self._current not in bases:
+            self._current = self._connections[0] if self._connections else None
+
+    async def get_identity(self) -> Identity:
+        """Return the server's machine identifier and version; a cheap reachability probe."""
+        return Identity.from_json(await self._request("identity"))
+
+    async def get_sessions(self) -> list[PlaySession]:
+        """Return what the server is playing; only the owner's token sees every session."""
+        return sessions_from_json(await self._request("status/sessions"))
+
+    async def terminate_session(
+        self, session_id: str, reason: str | None = None
+    ) -> None:
+        """End a session (by its Session.id), showing the reason to the person watching."""
+        params = {"sessionId": session_id}
+        if reason is not None:
+            params["reason"] = reason
+        await self._request("status/sessions/terminate", params=params, decode=False)
+
+    @asynccontextmanager
+    async def websocket(
+        self, path: str, *, max_msg_size: int, heartbeat: float | None = None
+    ) -> AsyncIterator[aiohttp.ClientWebSocketResponse]:
+        """Open a websocket to the server, with the same fall-back as requests.
+
+        The token goes in a handshake header. aiohttp's ws_connect would follow
+        a redirect with it, so the handshake runs on a session of its own, over
+        the caller's connector, that refuses any redirect.
+        """
+        connector = self._session.connector
+        if connector is None or self._session.closed:
+            raise PlexServerConnectionError("The HTTP session is closed")
+        async with aiohttp.ClientSession(
+            connector=connector,
+            connector_owner=False,
+            headers=self._session.headers,
+            middlewares=(_refuse_redirect,),
+            timeout=aiohttp.ClientTimeout(
+                total=None, sock_connect=self._connect_timeout
+            ),
+        ) as ws_session:
+
+            async def attempt(base: URL) -> aiohttp.ClientWebSocketResponse:
+                """Shake hands with one connection; an HTTP refusal becomes a typed error."""
+                try:
+                    async with asyncio.timeout(self._request_timeout):
+                        return await ws_session.ws_connect(
+                            base / path.lstrip("/"),
+                            headers=self._headers,
+                            max_msg_size=max_msg_size,
+                            heartbeat=heartbeat,
+                            timeout=aiohttp.ClientWSTimeout(
+                                ws_receive=None, ws_close=self._connect_timeout
+                            ),
+                        )
+                except aiohttp.WSServerHandshakeError as err:
+                    raise _status_error(err.status) from None
+
+            async with await self._reach(attempt) as socket:
+                yield socket
+
+    async def _request(
+        self,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        decode: bool = True,
+    ) -> Any:
+        """Send one GET and return its JSON body (None if not decoded)."""
+
+        async def attempt(base: URL) -> aiohttp.ClientResponse:
+            """Send the request to one connection and wait for the answer's headers."""
+            return await self._session.get(
+                base / path,
+                headers=self._headers,
+                params=params,
+                allow_redirects=False,
+                timeout=aiohttp.ClientTimeout(
+                    total=self._request_timeout, sock_connect=self._connect_timeout
+                ),
+            )
+
+        response = await self._reach(attempt)
+        async with response:
+            if not 200 <= response.status < 300:
+                raise _status_error(response.status)
+            if not decode:
+                return None
+            try:
+                body = await _read_body(response)
+            except TimeoutError as err:
+                raise PlexServerConnectionError(
+                    "The server did not answer in time"
+                ) from err
+            except aiohttp.ClientError as err:
+                raise PlexServerConnectionError(
+                    f"The server's answer broke off ({type(err).__name__})"
+                ) from err
+        return _decode(body)
+
+    async def _reach[T](self, attempt: Callable[[URL], Awaitable[T]]) -> T:
+        """Run attempt on the remembered connection, then on the others in order.
+
+        Connection-level failures move on to the next connection; the first one
+        that answers at all is remembered and its answer (or error) returned.
+        """
+        candidates = [self._current] if self._current is not None else []
+        candidates += [base for base in self._connections if base != self._current]
+        failure: BaseException | None = None
+        for number, base in enumerate(candidates, 1):
+            try:
+                result = await attempt(base)
+            except PlexServerError:
+                self._remember(base)
+                raise
+            except (TimeoutError, aiohttp.ClientError) as err:
+                LOGGER.debug(
+                    "Connection %s of %s did not answer (%s)",
+                    number,
+                    len(candidates),
+                    type(err).__name__,
+                )
+                failure = err
+                continue
+            self._remember(base)
+            return result
+        if isinstance(failure, TimeoutError):
+            raise PlexServerConnectionError(
+                "The server did not answer in time"
+            ) from failure
+        if failure is None:
+            raise PlexServerConnectionError("The server has no usable connection")
+        raise PlexServerConnectionError(
+            f"No connection of the server answered ({type(failure).__name__})"
+        ) from failure
+
+    def _remember(self, base: URL) -> None:
+        """Send the next requests to a connection that answered, if it is still listed."""
+        if base in self._connections:
+            self._current = base
+
+
+async def _refuse_redirect(
+    request: aiohttp.ClientRequest, handler: aiohttp.ClientHandlerType
+) -> aiohttp.ClientResponse:
+    """Stop a request at a redirect, before aiohttp follows it with the token."""
+    response = await handler(request)
+    if 300 <= response.status < 400:
+        response.close()
+        raise _status_error(response.status)
+    return response
+
+
+def _status_error(status: int) -> PlexServerError:
+    """Return the typed error for an HTTP status that is not a success."""
+    if status in {401, 403}:
+        return PlexServerAuthenticationError(
+            f"The server refused the token (HTTP {status})"
+        )
+    if 300 <= status < 400:
+        return PlexServerResponseError("The server answered with a redirect", status)
+    if status >= 500:
+        return PlexServerServerError(f"The server failed with HTTP {status}", status)
+    return PlexServerResponseError(f"The server answered HTTP {status}", status)
+
+
+def _base_url(uri: str) -> URL | None:
+    """Return the origin of an absolute http(s) URI, or None for anything else."""
+    try:
+        url = URL(uri)
+        if url.scheme not in {"http", "https"} or not url.host:
+            return None
+        return url.origin()
+    except (TypeError, ValueError):
+        return None
+
+
+async def _read_body(response: aiohttp.ClientResponse) -> bytes:
+    """Read the body, refusing one larger than MAX_BODY_BYTES without reading it all."""
+    if (response.content_length or 0) > MAX_BODY_BYTES:
+        raise PlexServerResponseError(
+            "The server sent an oversized body", response.status
+        )
+    body = bytearray()
+    async for chunk in response.content.iter_chunked(64 * 1024):
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise PlexServerResponseError(
+                "The server sent an oversized body", response.status
+            )
+    return bytes(body)
+
+
+def _decode(body: bytes) -> Any:
+    """Decode a JSON body, raising a typed error for anything else."""
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError) as err:
+        raise PlexServerResponseError("The server did not answer with JSON") from err

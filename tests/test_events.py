@@ -1,0 +1,500 @@
+"""Playback and library events: the webhook at plex.tv, posts from the server, event entities.
+
+Everything runs over real HTTP on loopback: the plex.tv stand-in keeps the
+account's webhook list, the Plex Media Server stand-in posts real multipart
+events to it, and Home Assistant serves the webhook on its internal URL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+import logging
+from types import SimpleNamespace
+
+import aiohttp
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import CONF_WEBHOOK_ID, STATE_UNKNOWN
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from yarl import URL
+
+from custom_components.plex_link import webhooks
+from custom_components.plex_link.const import CONF_EVENTS, CONF_REMOTE_SERVER, DOMAIN
+from custom_components.plex_link.event import DESCRIPTIONS
+
+from .conftest import linked_entry
+from .standin import STALL, Fault, PlexTvStandIn, StandInAccount
+from .standin.server import PlexMediaServerStandIn
+
+pytestmark = pytest.mark.usefixtures("home_assistant_url")
+
+OTHER_HOOK = "http://127.0.0.1:9/tautulli-hook"
+PLAYBACK = "event.media_shelf_playback"
+LIBRARY = "event.media_shelf_library"
+SERVER = "event.media_shelf_server_events"
+
+
+async def _set_up(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Add and set up an entry, and let the webhook registration finish."""
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+async def _post(
+    plex_server: PlexMediaServerStandIn, event: str, session: str | None = None
+) -> list[int]:
+    """Have the server post an event; return the statuses Home Assistant answered.
+
+    The account's other webhook is a closed port, so only Home Assistant's posts count.
+    """
+    await plex_server.post_event(event, session=session)
+    return [
+        delivery.status
+        for delivery in plex_server.deliveries
+        if "/api/webhook/" in delivery.url
+    ]
+
+
+def _own_url(entry: MockConfigEntry, home_assistant_url: str) -> str:
+    """Return the webhook URL Plex Link gives plex.tv for an entry."""
+    return f"{home_assistant_url}/api/webhook/{entry.data[CONF_WEBHOOK_ID]}"
+
+
+@pytest.fixture
+async def linked(
+    hass: HomeAssistant, plex_tv: PlexTvStandIn, mock_config_entry: MockConfigEntry
+) -> MockConfigEntry:
+    """Set up the demo account, which already has another webhook at plex.tv."""
+    plex_tv.demo_account.webhooks = [OTHER_HOOK]
+    await _set_up(hass, mock_config_entry)
+    return mock_config_entry
+
+
+async def test_link_adds_home_assistant_and_keeps_other_webhooks(
+    hass: HomeAssistant,
+    plex_tv: PlexTvStandIn,
+    linked: MockConfigEntry,
+    home_assistant_url: str,
+) -> None:
+    """Setting up adds one URL, on the local address, after the URLs already there."""
+    assert linked.state is ConfigEntryState.LOADED
+    own = _own_url(linked, home_assistant_url)
+    assert plex_tv.demo_account.webhooks == [OTHER_HOOK, own]
+    assert URL(own).host == "127.0.0.1"
+
+    await hass.config_entries.async_reload(linked.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert plex_tv.demo_account.webhooks == [OTHER_HOOK, own]
+    assert len(plex_tv.demo_account.webhook_history) == 1, "nothing to write twice"
+
+
+async def test_play_fires_the_playback_event(
+    hass: HomeAssistant,
+    plex_tv: PlexTvStandIn,
+    plex_server: PlexMediaServerStandIn,
+    linked: MockConfigEntry,
+) -> None:
+    """The server's media.play post, poster and all, becomes a play event with what automations need."""
+    assert hass.states.get(PLAYBACK).state == STATE_UNKNOWN
+    session = await plex_server.start_session(
+        player="Living room TV", title="Big Buck Bunny"
+    )
+    assert await _post(plex_server, "media.play", session) == [200]
+    await hass.async_block_till_done()
+
+    state = hass.states.get(PLAYBACK)
+    assert state.state != STATE_UNKNOWN
+    assert state.attributes["event_type"] == "play"
+    assert state.attributes["player"] == "Living room TV"
+    assert state.attributes["player_local"] is True
+    assert state.attributes["user"] == "Demo Person"
+    assert state.attributes["media_type"] == "movie"
+    assert state.attributes["title"] == "Big Buck Bunny"
+    assert "publicAddress" not in repr(state.attributes)
+    assert "127.0.0.1" not in repr(state.attributes)
+    assert hass.states.get(LIBRARY).state == STATE_UNKNOWN
+
+
+async def test_an_episode_names_show_season_and_episode(
+    hass: HomeAssistant, plex_server: PlexMediaServerStandIn, linked: MockConfigEntry
+) -> None:
+    """An episode's event carries the show and its numbers."""
+    session = await plex_server.start_session(media_type="episode")
+    assert await _post(plex_server, "media.pause", session) == [200]
+    await hass.async_block_till_done()
+    attributes = hass.states.get(PLAYBACK).attributes
+    item = plex_server.sessions[session].item
+    assert attributes["event_type"] == "pause"
+    assert attributes["show"] == item.grandparent_title
+    assert (attributes["season"], attributes["episode"]) == (
+        item.parent_index,
+        item.index,
+    )
+
+
+@pytest.mark.parametrize(
+    ("plex_event", "entity_id", "event_type"),
+    [
+        (plex_event, f"event.media_shelf_{entity}", event_type)
+        for description in DESCRIPTIONS
+        for entity in [
+            "server_events" if description.key == "server" else description.key
+        ]
+        for plex_event, event_type in description.plex_events.items()
+    ],
+)
+async def test_every_plex_event_has_its_entity(
+    hass: HomeAssistant,
+    plex_server: PlexMediaServerStandIn,
+    linked: MockConfigEntry,
+    plex_event: str,
+    entity_id: str,
+    event_type: str,
+) -> None:
+    """Each of Plex's events fires its own entity, with its own type, and no other."""
+    assert await _post(plex_server, plex_event) == [200]
+    await hass.async_block_till_done()
+    for other in (PLAYBACK, LIBRARY, SERVER):
+        state = hass.states.get(other)
+        if other == entity_id:
+            assert state.attributes["event_type"] == event_type
+        else:
+            assert state.state == STATE_UNKNOWN
+
+
+BIG = b"x" * (50 * 1024 * 1024)
+HOSTILE_POSTS = [
+    pytest.param("POST", {"payload": "{}"}, None, 400, id="urlencoded"),
+    pytest.param(
+        "POST", b'{"event": "media.play"}', "application/json", 400, id="json"
+    ),
+    pytest.param("POST", "multipart-without-payload", None, 400, id="no-payload-part"),
+    pytest.param("POST", "multipart-garbage", None, 400, id="garbage-json"),
+    pytest.param("POST", "multipart-unknown-event", None, 400, id="unknown-event"),
+    pytest.param("POST", "multipart-unknown-server", None, 200, id="unknown-server"),
+    pytest.param("POST", BIG, "multipart/form-data; boundary=x", 400, id="50-mb"),
+    pytest.param("GET", None, None, 405, id="wrong-method"),
+]
+
+
+def _multipart(kind: str, server_uuid: str) -> aiohttp.FormData:
+    """Return a multipart body of one hostile kind."""
+    form = aiohttp.FormData(default_to_multipart=True)
+    if kind == "multipart-without-payload":
+        form.add_field("thumb", b"\xff\xd8\xff", content_type="image/jpeg")
+    elif kind == "multipart-garbage":
+        form.add_field("payload", "{not json", content_type="application/json")
+    elif kind == "multipart-unknown-event":
+        form.add_field(
+            "payload",
+            f'{{"event": "media.explode", "Server": {{"uuid": "{server_uuid}"}}}}',
+        )
+    else:
+        form.add_field(
+            "payload", '{"event": "media.play", "Server": {"uuid": "not-ours"}}'
+        )
+    return form
+
+
+@pytest.mark.parametrize(("method", "body", "content_type", "status"), HOSTILE_POSTS)
+async def test_hostile_posts_change_nothing(
+    hass: HomeAssistant,
+    plex_tv: PlexTvStandIn,
+    linked: MockConfigEntry,
+    home_assistant_url: str,
+    caplog: pytest.LogCaptureFixture,
+    method: str,
+    body: object,
+    content_type: str | None,
+    status: int,
+) -> None:
+    """Whatever is posted, the answer is a 4xx or a silent 200: no event, no traceback, nothing stored changes."""
+    caplog.set_level(logging.DEBUG)
+    data_before = dict(linked.data)
+    options_before = dict(linked.options)
+    server_uuid = plex_tv.demo_account.servers[0].machine_identifier
+    if isinstance(body, str):
+        body = _multipart(body, server_uuid)
+    headers = {"Content-Type": content_type} if content_type else None
+    async with (
+        aiohttp.ClientSession() as session,
+        session.request(
+            method, _own_url(linked, home_assistant_url), data=body, headers=headers
+        ) as response,
+    ):
+        assert response.status == status
+    await hass.async_block_till_done()
+
+    assert linked.state is ConfigEntryState.LOADED
+    assert dict(linked.data) == data_before
+    assert dict(linked.options) == options_before
+    for entity_id in (PLAYBACK, LIBRARY, SERVER):
+        assert hass.states.get(entity_id).state == STATE_UNKNOWN
+    assert "Traceback" not in caplog.text
+    for token in plex_tv.issued_tokens:
+        assert token not in caplog.text
+
+
+async def test_a_url_removed_in_plex_comes_back(
+    hass: HomeAssistant,
+    plex_tv: PlexTvStandIn,
+    linked: MockConfigEntry,
+    home_assistant_url: str,
+) -> None:
+    """Someone deletes Home Assistant's webhook in Plex's settings: the next refresh puts it back."""
+    plex_tv.demo_account.webhooks = [OTHER_HOOK, "http://127.0.0.1:9/added-later"]
+    await linked.runtime_data.coordinator.async_refresh()
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert plex_tv.demo_account.webhooks == [
+        OTHER_HOOK,
+        "http://127.0.0.1:9/added-later",
+        _own_url(linked, home_assistant_url),
+    ]
+
+
+async def test_a_new_address_replaces_the_old_one(
+    hass: HomeAssistant, plex_tv: PlexTvStandIn, linked: MockConfigEntry
+) -> None:
+    """When Home Assistant's address changes, plex.tv gets the new one instead of the old."""
+    hass.config.internal_url = "http://127.0.0.2:8123"
+    await linked.runtime_data.coordinator.async_refresh()
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert plex_tv.demo_account.webhooks == [
+        OTHER_HOOK,
+        f"http://127.0.0.2:8123/api/webhook/{linked.data[CONF_WEBHOOK_ID]}",
+    ]
+
+
+async def _set_options(
+    hass: HomeAssistant, entry: MockConfigEntry, **options: bool
+) -> dict[str, object]:
+    """Open the options dialog, check what it shows, submit options and wait for the reload."""
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] is FlowResultType.FORM
+    shown = dict(result["description_placeholders"] or {})
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {CONF_EVENTS: True, CONF_REMOTE_SERVER: False, **options},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done(wait_background_tasks=True)
+    return shown
+
+
+async def test_turning_events_off_removes_exactly_our_url(
+    hass: HomeAssistant,
+    plex_tv: PlexTvStandIn,
+    plex_server: PlexMediaServerStandIn,
+    linked: MockConfigEntry,
+    home_assistant_url: str,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    """The options dialog shows the address; turned off, our URL goes, the others stay, the entities go."""
+    shown = await _set_options(hass, linked, events=False)
+    assert shown == {
+        "account": "Demo Person",
+        "url": _own_url(linked, home_assistant_url),
+    }
+    assert linked.state is ConfigEntryState.LOADED
+    assert plex_tv.demo_account.webhooks == [OTHER_HOOK]
+    assert hass.states.get(PLAYBACK) is None
+    assert entity_registry.async_get(PLAYBACK) is None
+    assert await _post(plex_server, "media.play") == []
+
+    await _set_options(hass, linked, events=True)
+    assert plex_tv.demo_account.webhooks == [
+        OTHER_HOOK,
+        _own_url(linked, home_assistant_url),
+    ]
+    assert hass.states.get(PLAYBACK).state == STATE_UNKNOWN
+
+
+async def test_a_server_on_another_network(
+    hass: HomeAssistant, plex_tv: PlexTvStandIn, linked: MockConfigEntry
+) -> None:
+    """For a server elsewhere, plex.tv gets Home Assistant's external address."""
+    hass.config.external_url = "https://home.example.test"
+    await _set_options(hass, linked, remote_server=True)
+    assert plex_tv.demo_account.webhooks == [
+        OTHER_HOOK,
+        f"https://home.example.test/api/webhook/{linked.data[CONF_WEBHOOK_ID]}",
+    ]
+
+
+async def test_without_plex_pass_nothing_is_registered(
+    hass: HomeAssistant, plex_tv: PlexTvStandIn, mock_config_entry: MockConfigEntry
+) -> None:
+    """An account without Plex Pass: no webhook call, no event entity, and the option says why."""
+    plex_tv.demo_account.plex_pass = False
+    await _set_up(hass, mock_config_entry)
+    assert mock_config_entry.state is ConfigEntryState.LOADED
+    assert plex_tv.count("get_webhooks") == plex_tv.count("set_webhooks") == 0
+    assert hass.states.get(PLAYBACK) is None
+    result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "plex_pass_required"
+
+
+async def test_removal_takes_only_our_url(
+    hass: HomeAssistant, plex_tv: PlexTvStandIn, linked: MockConfigEntry
+) -> None:
+    """Removing the entry removes Home Assistant's URL and leaves the rest."""
+    await hass.config_entries.async_remove(linked.entry_id)
+    await hass.async_block_till_done()
+    assert plex_tv.demo_account.webhooks == [OTHER_HOOK]
+
+
+async def test_removal_while_plex_tv_is_down_keeps_every_url(
+    hass: HomeAssistant,
+    plex_tv: PlexTvStandIn,
+    linked: MockConfigEntry,
+    home_assistant_url: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """plex.tv down at removal: nothing is written, the warning says what to do, removal goes on."""
+    plex_tv.inject("get_webhooks", Fault(status=503), times=None)
+    await hass.config_entries.async_remove(linked.entry_id)
+    await hass.async_block_till_done()
+    assert hass.config_entries.async_get_entry(linked.entry_id) is None
+    assert plex_tv.demo_account.webhooks == [
+        OTHER_HOOK,
+        _own_url(linked, home_assistant_url),
+    ]
+    assert "Could not remove Home Assistant from the webhooks of Demo Person" in (
+        caplog.text
+    )
+
+
+async def test_two_accounts_keep_their_own_lists(
+    hass: HomeAssistant,
+    plex_tv: PlexTvStandIn,
+    linked: MockConfigEntry,
+    sam: StandInAccount,
+    client_identifier: str,
+    home_assistant_url: str,
+) -> None:
+    """Each account gets its entry's URL; removing one entry touches only its account."""
+    sam.plex_pass = True
+    sam.webhooks = ["http://127.0.0.1:9/sams-hook"]
+    second = linked_entry(plex_tv, sam, client_identifier)
+    await _set_up(hass, second)
+    assert sam.webhooks == [
+        "http://127.0.0.1:9/sams-hook",
+        _own_url(second, home_assistant_url),
+    ]
+    await hass.config_entries.async_remove(second.entry_id)
+    await hass.async_block_till_done()
+    assert sam.webhooks == ["http://127.0.0.1:9/sams-hook"]
+    assert plex_tv.demo_account.webhooks == [
+        OTHER_HOOK,
+        _own_url(linked, home_assistant_url),
+    ]
+
+
+HTML = Fault(status=200, body="<html>Sign in</html>", content_type="text/html")
+REGISTRATION_FAULTS = [
+    pytest.param("get_webhooks", Fault(status=500), id="get-500"),
+    pytest.param("get_webhooks", Fault(status=429), id="get-429"),
+    pytest.param("get_webhooks", Fault(status=401), id="get-401"),
+    pytest.param("get_webhooks", HTML, id="get-html"),
+    pytest.param("get_webhooks", Fault(status=200, body='{"url": 1}'), id="get-shape"),
+    pytest.param("get_webhooks", Fault(delay=STALL), id="get-timeout"),
+    pytest.param(
+        "get_webhooks",
+        Fault(status=302, headers={"Location": "http://127.0.0.2/"}),
+        id="get-redirect",
+    ),
+    pytest.param("set_webhooks", Fault(status=503), id="set-503"),
+    pytest.param("set_webhooks", Fault(drop=True), id="set-reset"),
+]
+
+
+@pytest.mark.parametrize(("endpoint", "fault"), REGISTRATION_FAULTS)
+async def test_registration_failure_never_blocks_setup(
+    hass: HomeAssistant,
+    plex_tv: PlexTvStandIn,
+    mock_config_entry: MockConfigEntry,
+    home_assistant_url: str,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    issue_registry: ir.IssueRegistry,
+    endpoint: str,
+    fault: Fault,
+) -> None:
+    """plex.tv fails the webhook calls: the entry loads, the log says so once, a refresh retries, a day of it raises a repair."""
+    caplog.set_level(logging.DEBUG)
+    plex_tv.demo_account.webhooks = [OTHER_HOOK]
+    plex_tv.inject(endpoint, fault, times=None)
+    await _set_up(hass, mock_config_entry)
+    coordinator = mock_config_entry.runtime_data.coordinator
+    assert mock_config_entry.state is ConfigEntryState.LOADED
+    assert plex_tv.demo_account.webhooks == [OTHER_HOOK]
+    assert (
+        caplog.text.count("Could not register Home Assistant as the Plex webhook") == 1
+    )
+
+    await coordinator.async_refresh()
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert (
+        caplog.text.count("Could not register Home Assistant as the Plex webhook") == 1
+    )
+    assert not issue_registry.issues
+
+    a_day_later = dt_util.utcnow() + timedelta(days=1, minutes=1)
+    monkeypatch.setattr(
+        webhooks, "dt_util", SimpleNamespace(utcnow=lambda: a_day_later)
+    )
+    await coordinator.async_refresh()
+    await hass.async_block_till_done(wait_background_tasks=True)
+    issue = issue_registry.async_get_issue(
+        DOMAIN, f"webhook_{mock_config_entry.entry_id}"
+    )
+    assert issue is not None
+    assert issue.translation_key == "webhook_failing"
+
+    plex_tv.clear_faults()
+    await coordinator.async_refresh()
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert plex_tv.demo_account.webhooks == [
+        OTHER_HOOK,
+        _own_url(mock_config_entry, home_assistant_url),
+    ]
+    assert not issue_registry.issues
+    assert plex_tv.demo_account.webhooks[0] == OTHER_HOOK
+    for token in plex_tv.issued_tokens:
+        assert token not in caplog.text
+    assert "Traceback" not in caplog.text
+
+
+async def test_events_reach_home_assistant_only_from_loopback_by_default(
+    hass: HomeAssistant, plex_tv: PlexTvStandIn, linked: MockConfigEntry
+) -> None:
+    """The webhook is local-only unless the person says a server is elsewhere."""
+    handlers = hass.data["webhook"]
+    assert handlers[linked.data[CONF_WEBHOOK_ID]].local_only is True
+    await _set_options(hass, linked, remote_server=True)
+    assert hass.data["webhook"][linked.data[CONF_WEBHOOK_ID]].local_only is False
+
+
+async def test_concurrent_posts_all_arrive(
+    hass: HomeAssistant, plex_server: PlexMediaServerStandIn, linked: MockConfigEntry
+) -> None:
+    """Twenty posts at once: each one becomes an event."""
+    fired: list[str] = []
+    hass.bus.async_listen(
+        "state_changed",
+        lambda event: fired.append(event.data["entity_id"])
+        if event.data["entity_id"] == PLAYBACK
+        else None,
+    )
+    await asyncio.gather(*(plex_server.post_event("media.resume") for _ in range(20)))
+    await hass.async_block_till_done()
+    statuses = [d.status for d in plex_server.deliveries if "/api/webhook/" in d.url]
+    assert statuses == [200] * 20
+    assert len(fired) == 20
