@@ -15,7 +15,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import PlexLinkConfigEntry
 from .entity import PlexLinkServerEntity, async_add_server_entities
-from .plexserver.webhook import WebhookEvent
+from .plexserver import WebhookEvent
 from .webhooks import event_signal
 
 PARALLEL_UPDATES = 0

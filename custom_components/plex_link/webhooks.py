@@ -23,7 +23,7 @@ from yarl import URL
 
 from .const import CONF_EVENTS, CONF_REMOTE_SERVER, DOMAIN, LOGGER
 from .coordinator import PlexLinkConfigEntry, PlexLinkCoordinator
-from .plexserver.webhook import WebhookEvent, WebhookPayloadError, read_webhook_payload
+from .plexserver import WebhookEvent, WebhookPayloadError, read_webhook_payload
 from .plextv import PlexTvClient, PlexTvError, PlexTvPlexPassRequiredError
 
 REPAIR_AFTER = timedelta(days=1)

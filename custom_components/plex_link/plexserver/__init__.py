@@ -1,4 +1,4 @@
-"""A small async client for a Plex Media Server, free of Home Assistant."""
+"""A small async client for a Plex Media Server, and its webhook posts, free of Home Assistant."""
 
 from .client import MAX_BODY_BYTES, PlexServerClient
 from .exceptions import (
@@ -10,8 +10,7 @@ from .exceptions import (
 )
 from .models import DIRECT_PLAY, Identity, PlaySession, sessions_from_json
 from .notifications import NotificationListener
-
-# Webhook names are re-exported below by the webhook module's owner.
+from .webhook import WebhookEvent, WebhookPayloadError, read_webhook_payload
 
 __all__ = [
     "DIRECT_PLAY",
@@ -25,5 +24,8 @@ __all__ = [
     "PlexServerError",
     "PlexServerResponseError",
     "PlexServerServerError",
+    "WebhookEvent",
+    "WebhookPayloadError",
+    "read_webhook_payload",
     "sessions_from_json",
 ]

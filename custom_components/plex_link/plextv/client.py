@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 import json
@@ -9,6 +10,7 @@ import math
 import re
 from typing import Any
 from urllib.parse import quote, urlencode
+from xml.etree import ElementTree
 
 import aiohttp
 from yarl import URL
@@ -17,11 +19,19 @@ from .exceptions import (
     PlexTvAuthenticationError,
     PlexTvConnectionError,
     PlexTvPinExpiredError,
+    PlexTvPlexPassRequiredError,
     PlexTvRateLimitedError,
     PlexTvResponseError,
     PlexTvServerError,
 )
-from .models import Account, Pin, PlexTvIdentity, Server, servers_from_json
+from .models import (
+    Account,
+    Pin,
+    PlexTvIdentity,
+    Server,
+    servers_from_json,
+    webhooks_from_body,
+)
 
 DEFAULT_BASE_URL = "https://plex.tv"
 APP_URL = URL("https://app.plex.tv")
@@ -86,7 +96,7 @@ class PlexTvClient:
         """Ask plex.tv for a new PIN: a 4-character link code, or a strong one."""
         return Pin.from_json(
             await self._request(
-                "POST", "api/v2/pins", data={"strong": "true" if strong else "false"}
+                "POST", "api/v2/pins", params={"strong": "true" if strong else "false"}
             )
         )
 
@@ -122,17 +132,59 @@ class PlexTvClient:
         """Revoke the token at plex.tv; any 2xx answer means it is signed out."""
         await self._request("DELETE", "api/v2/users/signout", token=token, decode=False)
 
+    async def get_webhooks(self, token: str) -> list[str]:
+        """Return the URLs of the account's webhooks (a Plex Pass feature)."""
+        return webhooks_from_body(await self._webhooks("GET", token))
+
+    async def set_webhooks(self, token: str, urls: Sequence[str]) -> None:
+        """Replace the account's whole webhook list with urls, in this order.
+
+        plex.tv has no call to add or remove one URL: read the list just before
+        writing it back, or a URL added in the meantime is lost.
+        """
+        if isinstance(urls, str) or not all(
+            isinstance(url, str) and url for url in urls
+        ):
+            raise ValueError("urls must be a sequence of non-empty strings")
+        await self._webhooks(
+            "POST", token, [("urls[]", url) for url in urls] or [("urls", "")]
+        )
+
+    async def _webhooks(
+        self, method: str, token: str, form: list[tuple[str, str]] | None = None
+    ) -> Any:
+        """Read or write the webhook list, telling a missing Plex Pass (403) apart."""
+        try:
+            return await self._request(
+                method,
+                "api/v2/user/webhooks",
+                token=token,
+                data=form,
+                decode=form is None,
+                xml=True,
+            )
+        except PlexTvResponseError as err:
+            if err.status == 403:
+                raise PlexTvPlexPassRequiredError(
+                    "plex.tv refused the webhooks: Plex Pass required", 403
+                ) from err
+            raise
+
     async def _request(
         self,
         method: str,
         path: str,
         *,
         token: str | None = None,
-        data: dict[str, str] | None = None,
+        data: dict[str, str] | list[tuple[str, str]] | None = None,
         params: dict[str, str] | None = None,
         decode: bool = True,
+        xml: bool = False,
     ) -> Any:
-        """Send one request and return its JSON body (None if empty or not decoded)."""
+        """Send one request and return its JSON body (None if empty or not decoded).
+
+        With xml, a body that starts with a tag is parsed as XML instead.
+        """
         try:
             async with self._session.request(
                 method,
@@ -154,7 +206,7 @@ class PlexTvClient:
             ) from err
 
         if 200 <= status < 300:
-            return _decode(body) if decode and body.strip() else None
+            return _decode(body, xml=xml) if decode and body.strip() else None
         if status == 401 or (status == 422 and b"invalid token" in body.lower()):
             raise PlexTvAuthenticationError("plex.tv rejected the token")
         if status == 429:
@@ -192,9 +244,25 @@ async def _read_body(response: aiohttp.ClientResponse) -> bytes:
     return bytes(body)
 
 
-def _decode(body: bytes) -> Any:
-    """Decode a JSON body, raising a typed error for anything else."""
+def _decode(body: bytes, *, xml: bool = False) -> Any:
+    """Decode a JSON body (or with xml, an XML one), raising a typed error for anything else."""
+    if xml and body.lstrip().startswith(b"<"):
+        return _parse_xml(body)
     try:
         return json.loads(body)
-    except ValueError as err:
+    except (ValueError, RecursionError) as err:
         raise PlexTvResponseError("plex.tv did not answer with JSON") from err
+
+
+def _parse_xml(body: bytes) -> ElementTree.Element:
+    """Parse a UTF-8 XML body that declares no document type, so no entity expands."""
+    try:
+        text = body.decode()
+    except UnicodeDecodeError as err:
+        raise PlexTvResponseError("plex.tv sent XML that is not UTF-8") from err
+    if "<!DOCTYPE" in text or "<!ENTITY" in text:
+        raise PlexTvResponseError("plex.tv sent XML with a document type")
+    try:
+        return ElementTree.fromstring(text)  # noqa: S314 - no DTD, capped body
+    except ElementTree.ParseError as err:
+        raise PlexTvResponseError("plex.tv sent malformed XML") from err

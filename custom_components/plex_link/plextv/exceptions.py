@@ -39,3 +39,13 @@ class PlexTvResponseError(PlexTvError):
 
 class PlexTvServerError(PlexTvResponseError):
     """plex.tv failed on its side (5xx): worth trying again later."""
+
+
+class PlexTvPlexPassRequiredError(PlexTvResponseError):
+    """plex.tv refused the account's webhooks: they need an active Plex Pass.
+
+    No public source records the status plex.tv gives an account without Plex
+    Pass (python-plexapi's tests only expect an error): 403 is taken to mean
+    this. A 400 or 422 stays a plain PlexTvResponseError, as it may also be a
+    malformed request.
+    """

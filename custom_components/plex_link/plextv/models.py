@@ -7,12 +7,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 import re
 from typing import Any
+from xml.etree import ElementTree
 
 from .exceptions import PlexTvResponseError
 
 DEFAULT_PIN_LIFETIME = 900.0
 MAX_PIN_LIFETIME = 86_400
 _PIN_CODE = re.compile(r"[A-Za-z0-9]{4,32}")
+_WEBHOOK_KEYS = ("Webhook", "webhook", "Webhooks", "webhooks")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -78,7 +80,6 @@ class Account:
     username: str
     title: str
     plex_pass: bool = False
-    plan: str | None = None
 
     @classmethod
     def from_json(cls, data: Any) -> Account:
@@ -94,7 +95,6 @@ class Account:
             or _optional(body, "friendlyName", str)
             or username,
             plex_pass=_optional(subscription, "active", bool) or False,
-            plan=_optional(subscription, "plan", str),
         )
 
 
@@ -176,6 +176,50 @@ def servers_from_json(data: Any) -> list[Server]:
         (device for device in data if "server" in str(device.get("provides", ""))),
         Server.from_json,
     )
+
+
+def webhooks_from_body(data: Any) -> list[str]:
+    """Return the URLs of `/api/v2/user/webhooks`, in plex.tv's order.
+
+    The answer may be a JSON list of `{"url": ...}` objects or of strings, a
+    JSON object that wraps the list (`MediaContainer`, `webhooks`), or XML
+    `<MediaContainer><webhook url="..."/></MediaContainer>`. Entries without a
+    URL are skipped; any other shape is an error, never an empty list, since
+    the list is written back whole.
+    """
+    if isinstance(data, ElementTree.Element):
+        if data.tag != "MediaContainer":
+            raise PlexTvResponseError("plex.tv sent webhooks of an unexpected shape")
+        entries: list[Any] = [
+            dict(child.attrib) for child in data if child.tag.lower() == "webhook"
+        ]
+    else:
+        entries = _webhook_entries(data)
+    urls = []
+    for entry in entries:
+        url = entry.get("url") if isinstance(entry, dict) else entry
+        if isinstance(url, str) and url.strip():
+            urls.append(url)
+    return urls
+
+
+def _webhook_entries(data: Any) -> list[Any]:
+    """Return the list of webhook entries inside a JSON answer.
+
+    A MediaContainer without a list and without a size above 0 is empty: Plex
+    leaves empty lists out of its containers.
+    """
+    if isinstance(data, dict):
+        container = data.get("MediaContainer")
+        wrapped = isinstance(container, dict)
+        body = container if isinstance(container, dict) else data
+        key = next((key for key in _WEBHOOK_KEYS if key in body), None)
+        if key is None and wrapped and body.get("size", 0) in (0, "0"):
+            return []
+        data = body.get(key) if key is not None else None
+    if not isinstance(data, list):
+        raise PlexTvResponseError("plex.tv sent webhooks of an unexpected shape")
+    return data
 
 
 def _parse_each[T](items: Iterable[Any], parse: Callable[[Any], T]) -> list[T]:
