@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 import hashlib
+import logging
 from typing import Any
 from unittest.mock import patch
 
 from homeassistant.const import CONF_TOKEN, CONF_WEBHOOK_ID
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers.update_coordinator import UpdateFailed
 from homeassistant.setup import async_setup_component
 from hypothesis import settings
 import pytest
@@ -165,3 +167,31 @@ async def home_assistant_url(
     client = await hass_client_no_auth()
     hass.config.internal_url = f"http://127.0.0.1:{client.server.port}"
     return hass.config.internal_url
+
+
+def assert_clean_log(caplog: pytest.LogCaptureFixture, plex_tv: PlexTvStandIn) -> None:
+    """Nothing was logged as an unhandled error, and no token reached the log.
+
+    asyncio's debug lines about the stand-in's own sockets (a client that hung
+    up on purpose) are the stand-in's business, not Plex Link's; so is the
+    coordinator's own debug record of the UpdateFailed Plex Link raised
+    ("Full error:", since Home Assistant 2026.x).
+    """
+    for record in caplog.records:
+        if record.name == "asyncio" and record.levelno < logging.WARNING:
+            continue
+        if record.msg == "Full error:" and record.exc_info:
+            assert record.exc_info[0] is UpdateFailed
+            continue
+        message = record.getMessage()
+        assert record.exc_info is None, message
+        for marker in (
+            "Unexpected error",
+            "Error doing job",
+            "never retrieved",
+            "Traceback",
+        ):
+            assert marker not in message
+    for token in plex_tv.issued_tokens:
+        assert token not in caplog.text
+        assert token[:8] not in caplog.text

@@ -27,13 +27,14 @@ from custom_components.plex_link import webhooks
 from custom_components.plex_link.const import CONF_EVENTS, CONF_REMOTE_SERVER, DOMAIN
 from custom_components.plex_link.event import DESCRIPTIONS
 
-from .conftest import linked_entry
-from .standin import STALL, Fault, PlexTvStandIn, StandInAccount
+from .conftest import assert_clean_log, linked_entry
+from .standin import STALL, Fault, PlexTvStandIn, StandInAccount, StandInServer
 from .standin.server import PlexMediaServerStandIn
 
 pytestmark = pytest.mark.usefixtures("home_assistant_url")
 
 OTHER_HOOK = "http://127.0.0.1:9/tautulli-hook"
+BROKEN_HOOK = "http://[::1/not-a-url"
 PLAYBACK = "event.media_shelf_playback"
 LIBRARY = "event.media_shelf_library"
 SERVER = "event.media_shelf_server_events"
@@ -187,7 +188,9 @@ def _multipart(kind: str, server_uuid: str) -> aiohttp.FormData:
     """Return a multipart body of one hostile kind."""
     form = aiohttp.FormData(default_to_multipart=True)
     if kind == "multipart-without-payload":
-        form.add_field("thumb", b"\xff\xd8\xff", content_type="image/jpeg")
+        form.add_field(
+            "thumb", b"\xff\xd8\xff", filename="thumb.jpg", content_type="image/jpeg"
+        )
     elif kind == "multipart-garbage":
         form.add_field("payload", "{not json", content_type="application/json")
     elif kind == "multipart-unknown-event":
@@ -236,9 +239,7 @@ async def test_hostile_posts_change_nothing(
     assert dict(linked.options) == options_before
     for entity_id in (PLAYBACK, LIBRARY, SERVER):
         assert hass.states.get(entity_id).state == STATE_UNKNOWN
-    assert "Traceback" not in caplog.text
-    for token in plex_tv.issued_tokens:
-        assert token not in caplog.text
+    assert_clean_log(caplog, plex_tv)
 
 
 async def test_a_url_removed_in_plex_comes_back(
@@ -247,13 +248,16 @@ async def test_a_url_removed_in_plex_comes_back(
     linked: MockConfigEntry,
     home_assistant_url: str,
 ) -> None:
-    """Someone deletes Home Assistant's webhook in Plex's settings: the next refresh puts it back."""
-    plex_tv.demo_account.webhooks = [OTHER_HOOK, "http://127.0.0.1:9/added-later"]
+    """Someone deletes Home Assistant's webhook in Plex's settings: the next refresh puts it back.
+
+    A URL added meanwhile stays, even one that is not a valid URL.
+    """
+    plex_tv.demo_account.webhooks = [OTHER_HOOK, BROKEN_HOOK]
     await linked.runtime_data.coordinator.async_refresh()
     await hass.async_block_till_done(wait_background_tasks=True)
     assert plex_tv.demo_account.webhooks == [
         OTHER_HOOK,
-        "http://127.0.0.1:9/added-later",
+        BROKEN_HOOK,
         _own_url(linked, home_assistant_url),
     ]
 
@@ -466,10 +470,7 @@ async def test_registration_failure_never_blocks_setup(
         _own_url(mock_config_entry, home_assistant_url),
     ]
     assert not issue_registry.issues
-    assert plex_tv.demo_account.webhooks[0] == OTHER_HOOK
-    for token in plex_tv.issued_tokens:
-        assert token not in caplog.text
-    assert "Traceback" not in caplog.text
+    assert_clean_log(caplog, plex_tv)
 
 
 async def test_events_reach_home_assistant_only_from_loopback_by_default(
@@ -498,3 +499,50 @@ async def test_concurrent_posts_all_arrive(
     statuses = [d.status for d in plex_server.deliveries if "/api/webhook/" in d.url]
     assert statuses == [200] * 20
     assert len(fired) == 20
+
+
+async def test_options_need_a_loaded_entry(
+    hass: HomeAssistant, plex_tv: PlexTvStandIn, linked: MockConfigEntry
+) -> None:
+    """The options of an entry that is not loaded say so instead of guessing."""
+    await hass.config_entries.async_unload(linked.entry_id)
+    result = await hass.config_entries.options.async_init(linked.entry_id)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "not_loaded"
+
+
+async def test_each_server_fires_only_its_own_entities(
+    hass: HomeAssistant,
+    plex_tv: PlexTvStandIn,
+    plex_server: PlexMediaServerStandIn,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    """A post from one server fires that server's entity, not the other server's."""
+    attic = StandInServer(name="Attic")
+    plex_tv.demo_account.servers.append(attic)
+    attic_server = PlexMediaServerStandIn(plex_tv, attic)
+    await attic_server.start()
+    try:
+        await _set_up(hass, mock_config_entry)
+        assert await _post(attic_server, "library.new") == [200]
+        await hass.async_block_till_done()
+        assert hass.states.get("event.attic_library").attributes["event_type"] == "new"
+        assert hass.states.get(LIBRARY).state == STATE_UNKNOWN
+    finally:
+        await attic_server.stop()
+
+
+async def test_removal_without_plex_pass_is_quiet(
+    hass: HomeAssistant,
+    plex_tv: PlexTvStandIn,
+    mock_config_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An account without Plex Pass has no webhook to remove: no warning, the token is signed out."""
+    plex_tv.demo_account.plex_pass = False
+    await _set_up(hass, mock_config_entry)
+    token = mock_config_entry.data["token"]
+    await hass.config_entries.async_remove(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert "Could not remove Home Assistant from the webhooks" not in caplog.text
+    assert token not in plex_tv.tokens

@@ -12,12 +12,12 @@ import logging
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.helpers.update_coordinator import UpdateFailed
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.plex_link.const import DOMAIN
 
+from .conftest import assert_clean_log
 from .flow import enter_code, finish_waiting, start_flow, submit_and_link
 from .standin import STALL, Fault, PlexTvStandIn
 
@@ -117,34 +117,6 @@ ANSWERED_2XX = {
     "negative-expiresIn",
     "empty-body",
 }
-
-
-def assert_clean_log(caplog: pytest.LogCaptureFixture, plex_tv: PlexTvStandIn) -> None:
-    """Nothing was logged as an unhandled error, and no token reached the log.
-
-    asyncio's debug lines about the stand-in's own sockets (a client that hung
-    up on purpose) are the stand-in's business, not Plex Link's; so is the
-    coordinator's own debug record of the UpdateFailed Plex Link raised
-    ("Full error:", since Home Assistant 2026.x).
-    """
-    for record in caplog.records:
-        if record.name == "asyncio" and record.levelno < logging.WARNING:
-            continue
-        if record.msg == "Full error:" and record.exc_info:
-            assert record.exc_info[0] is UpdateFailed
-            continue
-        message = record.getMessage()
-        assert record.exc_info is None, message
-        for marker in (
-            "Unexpected error",
-            "Error doing job",
-            "never retrieved",
-            "Traceback",
-        ):
-            assert marker not in message
-    for token in plex_tv.issued_tokens:
-        assert token not in caplog.text
-        assert token[:8] not in caplog.text
 
 
 @pytest.mark.parametrize("fault", FAULTS)

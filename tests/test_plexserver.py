@@ -333,7 +333,7 @@ class Events:
         self.states.append(connected)
 
 
-async def until(predicate: Callable[[], bool], within: float = 5.0) -> None:
+async def until(predicate: Callable[[], bool], within: float = 30.0) -> None:
     """Wait until predicate holds, failing after `within` seconds."""
     async with asyncio.timeout(within):
         while not predicate():
@@ -1337,7 +1337,7 @@ async def test_listener_falls_back_to_a_working_connection(
     )
     listener.start()
     try:
-        await until(lambda: server.open_sockets == 1)
+        await until(lambda: server.open_sockets == 1 and events.states != [])
         assert client.connection == server.url
         assert events.states == [True]
     finally:

@@ -65,11 +65,19 @@ async def async_replace_own_url(
     """
     path = webhook.async_generate_path(webhook_id)
     current = await client.get_webhooks(token)
-    wanted = [u for u in current if URL(u).path != path]
+    wanted = [u for u in current if _path(u) != path]
     if url is not None:
         wanted.append(url)
     if wanted != current:
         await client.set_webhooks(token, wanted)
+
+
+def _path(url: str) -> str | None:
+    """Return a URL's path, or None for a URL that cannot be parsed (someone else's)."""
+    try:
+        return URL(url).path
+    except ValueError:
+        return None
 
 
 async def async_remove_own_url(
