@@ -27,7 +27,8 @@ from typing import Any
 
 from homeassistant import bootstrap
 from homeassistant.config_entries import SOURCE_USER, ConfigEntry, ConfigEntryState
-from homeassistant.const import CONF_TOKEN
+from homeassistant.components.webhook import async_generate_id
+from homeassistant.const import CONF_TOKEN, CONF_WEBHOOK_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.runner import RuntimeConfig
 
@@ -134,6 +135,7 @@ class Entries:
             data={
                 CONF_TOKEN: token,
                 CONF_CLIENT_IDENTIFIER: "bench-plex-link",
+                CONF_WEBHOOK_ID: async_generate_id(),
             },
             discovery_keys=MappingProxyType({}),
             minor_version=2,
@@ -230,7 +232,7 @@ async def _measure(
         print(f"  {count:>4} loaded: {size / 1024:.0f} KB per entry")
     print(
         f"plex.tv requests per account ({entries.loaded} accounts): {hourly:.1f} per hour "
-        f"(account and resources every {UPDATE_INTERVAL.seconds // 60} min), "
+        f"(account, servers and webhook list every {UPDATE_INTERVAL.seconds // 60} min), "
         f"{pings:.0f} ping in the first day"
     )
     worst = max(memory.values())

@@ -1,7 +1,10 @@
-"""Run a real Home Assistant with Plex Link from this checkout, beside the plex.tv stand-in.
+"""Run a real Home Assistant with Plex Link from this checkout, beside the stand-ins.
 
-One way to start both, shared by `scripts/develop --offline` and the end-to-end
-tests: python -m tests.live [--offline] [--config DIR] [--port 8123].
+One way to start them, shared by `scripts/develop --offline` and the end-to-end
+tests: python -m tests.live [--offline] [--config DIR] [--port 8123]. Offline,
+the plex.tv stand-in and a Plex Media Server stand-in for the demo account's
+server run beside Home Assistant, all on loopback; the server posts its
+webhook events to Home Assistant's internal URL, http://127.0.0.1:<port>.
 """
 
 from __future__ import annotations
@@ -23,16 +26,23 @@ import urllib.error
 import urllib.request
 
 from .standin import PlexTvStandIn
+from .standin.server import PlexMediaServerStandIn
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGURATION_HEADER = "# Written by tests/live.py"
 CONFIGURATION = f"""\
-{CONFIGURATION_HEADER}: the smallest Home Assistant that serves the UI.
+{CONFIGURATION_HEADER}: the smallest Home Assistant that serves the UI,
+# automations and history.
 # The HTTP server (127.0.0.1 and the port) is in .storage/http, where
 # Home Assistant 2026.11 keeps it: an http: block here would be imported as
 # an unconfirmed trial that Home Assistant reverts (and restarts) after 5 minutes.
 frontend:
 config:
+# Automations made in Settings > Automations & scenes are kept here.
+automation: !include automations.yaml
+# An entity's history and logbook (they set up the recorder, in home-assistant_v2.db).
+history:
+logbook:
 logger:
   default: info
   logs:
@@ -55,21 +65,53 @@ def http_store(port: int) -> dict[str, Any]:
     }
 
 
-def write_configuration(
-    config_dir: Path, port: int, configuration: str | None = CONFIGURATION
-) -> None:
-    """Write configuration.yaml (unless None) and the HTTP store for 127.0.0.1:port.
+def core_config_store(previous: dict[str, Any] | None, port: int) -> dict[str, Any]:
+    """Return .storage/core.config with the internal URL http://127.0.0.1:port.
 
-    The HTTP store is written on every start, so the server is always on
-    127.0.0.1:port with nothing left to confirm, whatever the last run stored
-    (a configuration.yaml of earlier releases had an http: block).
+    Everything else the last run stored (location, units, language) stays; a
+    new store is written in the version Home Assistant 2026.11 keeps it in.
+    The webhook Plex Link gives plex.tv is on the internal URL, and the Plex
+    Media Server stand-in posts only to loopback addresses.
+    """
+    store = previous or {
+        "version": 1,
+        "minor_version": 4,
+        "key": "core.config",
+        "data": {"radius": 100},
+    }
+    store["data"] = {**store["data"], "internal_url": f"http://127.0.0.1:{port}"}
+    return store
+
+
+def write_configuration(
+    config_dir: Path,
+    port: int,
+    configuration: str | None = CONFIGURATION,
+    *,
+    internal_url: bool = True,
+) -> None:
+    """Write configuration.yaml (unless None) and the stores for 127.0.0.1:port.
+
+    The HTTP store (and, with internal_url, the internal URL) is written on
+    every start, so the server is always on 127.0.0.1:port with nothing left
+    to confirm, whatever the last run stored (a configuration.yaml of earlier
+    releases had an http: block), and its internal URL is that address.
     """
     config_dir.mkdir(parents=True, exist_ok=True)
     if configuration is not None:
         (config_dir / "configuration.yaml").write_text(configuration, "utf-8")
+    automations = config_dir / "automations.yaml"
+    if not automations.exists():
+        automations.write_text("[]\n", "utf-8")
     storage = config_dir / ".storage"
     storage.mkdir(exist_ok=True)
     (storage / "http").write_text(json.dumps(http_store(port)), "utf-8")
+    if internal_url:
+        core_config = storage / "core.config"
+        previous = (
+            json.loads(core_config.read_text("utf-8")) if core_config.exists() else None
+        )
+        core_config.write_text(json.dumps(core_config_store(previous, port)), "utf-8")
 
 
 class LoopThread:
@@ -111,19 +153,35 @@ class LoopThread:
 
 
 class StandInThread(LoopThread):
-    """The plex.tv stand-in, served from its own thread and event loop."""
+    """The plex.tv stand-in and the demo server's stand-in, served from one thread and loop.
 
-    def __init__(self, *, port: int = 0, state_file: Path | None = None) -> None:
-        """Prepare a stand-in on a loopback port (0 picks a free one)."""
+    The Plex Media Server stand-in plays the demo account's server "Media
+    Shelf" and posts media.play/pause/resume/stop to the account's webhooks
+    whenever a session starts or changes (auto_webhooks), as a real server
+    with a Plex Pass owner does; its control page is at server_url + "/demo".
+    """
+
+    def __init__(
+        self, *, port: int = 0, server_port: int = 0, state_file: Path | None = None
+    ) -> None:
+        """Prepare the stand-ins on loopback ports (0 picks a free one)."""
         super().__init__()
         self.standin = PlexTvStandIn(state_file=state_file)
+        self.server = PlexMediaServerStandIn(self.standin, auto_webhooks=True)
         self._port = port
+        self._server_port = server_port
         self.url = ""
+        self.server_url = ""
 
     def __enter__(self) -> Self:
         """Start serving."""
         super().__enter__()
-        self.url = self.run(self.standin.start(port=self._port))
+        try:
+            self.url = self.run(self.standin.start(port=self._port))
+            self.server_url = self.run(self.server.start(port=self._server_port))
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
         return self
 
     def __exit__(
@@ -133,8 +191,11 @@ class StandInThread(LoopThread):
         traceback: TracebackType | None,
     ) -> None:
         """Stop serving and end the thread."""
-        self.run(self.standin.stop())
-        super().__exit__(exc_type, exc, traceback)
+        try:
+            self.run(self.server.stop())
+            self.run(self.standin.stop())
+        finally:
+            super().__exit__(exc_type, exc, traceback)
 
 
 class HomeAssistantProcess:
@@ -198,12 +259,22 @@ class HomeAssistantProcess:
             self._process.wait()
 
     def _write_configuration(self) -> None:
-        """Write configuration.yaml (unless someone else wrote it) and the HTTP store."""
+        """Write configuration.yaml (unless someone else wrote it) and the stores.
+
+        With the stand-ins, the internal URL is the loopback address, where
+        the Plex Media Server stand-in posts its webhook events; against the
+        real plex.tv, Home Assistant's own network settings stay as they are.
+        """
         configuration = self.config_dir / "configuration.yaml"
         ours = not configuration.exists() or configuration.read_text(
             "utf-8"
         ).startswith(CONFIGURATION_HEADER)
-        write_configuration(self.config_dir, self.port, CONFIGURATION if ours else None)
+        write_configuration(
+            self.config_dir,
+            self.port,
+            CONFIGURATION if ours else None,
+            internal_url=self._plex_tv_url is not None,
+        )
 
     def wait_until_up(self, timeout: float = 180) -> None:
         """Wait until the HTTP server answers, or fail if Home Assistant exits."""
@@ -229,26 +300,33 @@ class HomeAssistantProcess:
 
 
 def main() -> None:
-    """Run Home Assistant (and the stand-in with --offline) until interrupted."""
+    """Run Home Assistant (and the stand-ins with --offline) until interrupted."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
-        "--offline", action="store_true", help="use the plex.tv stand-in"
+        "--offline",
+        action="store_true",
+        help="use the stand-ins: plex.tv and the demo account's Plex Media Server",
     )
     parser.add_argument("--config", type=Path, default=ROOT / "config")
     parser.add_argument("--port", type=int, default=8123)
     parser.add_argument("--standin-port", type=int, default=8124)
+    parser.add_argument(
+        "--server-port", type=int, default=8125, help="the Plex Media Server stand-in"
+    )
     args = parser.parse_args()
     with contextlib.ExitStack() as stack:
-        plex_tv_url = None
+        plex_tv_url = server_url = None
         if args.offline:
             args.config.mkdir(parents=True, exist_ok=True)
             standin = stack.enter_context(
                 StandInThread(
                     port=args.standin_port,
+                    server_port=args.server_port,
                     state_file=args.config / "plex-tv-standin.json",
                 )
             )
             plex_tv_url = standin.url
+            server_url = standin.server_url
         print("Starting Home Assistant; the first start takes a minute.", flush=True)
         hass = stack.enter_context(
             HomeAssistantProcess(args.config, port=args.port, plex_tv_url=plex_tv_url)
@@ -259,7 +337,12 @@ def main() -> None:
         )
         if plex_tv_url:
             print(
-                f"  plex.tv stand-in link page: {plex_tv_url}/link (type the code there)\n",
+                f"  plex.tv stand-in link page: {plex_tv_url}/link (type the code there)",
+                flush=True,
+            )
+            print(
+                f"  Plex Media Server stand-in (Media Shelf): {server_url}/demo "
+                "(play, pause, add to library: posts to Home Assistant's webhook)\n",
                 flush=True,
             )
         with contextlib.suppress(KeyboardInterrupt):

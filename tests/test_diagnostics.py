@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (
@@ -11,16 +13,28 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 
 from .standin import PlexTvStandIn
+from .standin.server import PlexMediaServerStandIn
 
 
 async def test_diagnostics(
     hass: HomeAssistant,
     plex_tv: PlexTvStandIn,
+    plex_server: PlexMediaServerStandIn,
     init_integration: MockConfigEntry,
     hass_client: ClientSessionGenerator,
     snapshot: SnapshotAssertion,
 ) -> None:
-    """Diagnostics hold no token, access token, address, name or e-mail."""
+    """Diagnostics hold no token, access token, address, name or e-mail; activity as counts."""
+    await plex_server.start_session(
+        user="Demo Person", player="Living room TV", transcode=True
+    )
+    activity = init_integration.runtime_data.activity[
+        plex_tv.demo_account.servers[0].machine_identifier
+    ]
+    async with asyncio.timeout(30):
+        while len(activity.data or []) != 1:
+            await asyncio.sleep(0.01)
+    await hass.async_block_till_done(wait_background_tasks=True)
     diagnostics = await get_diagnostics_for_config_entry(
         hass, hass_client, init_integration
     )
@@ -41,8 +55,10 @@ async def test_diagnostics(
         server.name,
         plex_tv.base_url,
         "127.0.0.1",
+        "Living room TV",
     ):
         assert personal not in text
     assert diagnostics["account"]["uuid"] == account.uuid
     assert diagnostics["servers"][0]["machine_identifier"] == server.machine_identifier
+    assert diagnostics["activity"][server.machine_identifier]["transcoding"] == 1
     assert diagnostics == snapshot

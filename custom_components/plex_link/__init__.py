@@ -17,8 +17,10 @@ from .access import (
     async_get_account,
     async_get_headers,
     async_get_servers,
+    async_get_sessions,
     async_get_token,
 )
+from .activity import PlexLinkActivityTracker
 from .auth_view import PlexLinkSignedInView
 from .client import async_create_client, async_sign_out
 from .const import CONF_CLIENT_IDENTIFIER, DOMAIN, LOGGER, MANUFACTURER
@@ -35,6 +37,7 @@ __all__ = [
     "async_get_account",
     "async_get_headers",
     "async_get_servers",
+    "async_get_sessions",
     "async_get_token",
 ]
 
@@ -75,7 +78,7 @@ async def async_migrate_entry(hass: HomeAssistant, entry: PlexLinkConfigEntry) -
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: PlexLinkConfigEntry) -> bool:
-    """Check the stored token with plex.tv, then set up the account's entities."""
+    """Check the stored token with plex.tv, set up the entities, follow the servers' activity."""
     client = await async_create_client(hass, entry.data[CONF_CLIENT_IDENTIFIER])
     coordinator = PlexLinkCoordinator(hass, entry, client)
     await coordinator.async_config_entry_first_refresh()
@@ -99,6 +102,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: PlexLinkConfigEntry) -> 
         )
     )
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    PlexLinkActivityTracker(hass, entry).async_start()
     return True
 
 

@@ -8,6 +8,9 @@ calls these from the event loop::
     token = async_get_token(hass)  # the only linked account
     token = async_get_token(hass, entry_id)  # one of several
 
+    for machine_identifier, session in async_get_sessions(hass):
+        ...  # what the account's own servers are playing
+
 Each raises Home Assistant's translated ServiceValidationError when no linked
 account is loaded, several are and entry_id is missing, or entry_id is not a
 loaded Plex Link entry.
@@ -19,8 +22,10 @@ from homeassistant.const import CONF_TOKEN
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.service import async_get_config_entry
 
+from .activity import followed
 from .const import DOMAIN
 from .coordinator import PlexLinkConfigEntry
+from .plexserver import PlaySession
 from .plextv import Account, Server
 
 
@@ -64,3 +69,19 @@ def async_get_servers(hass: HomeAssistant, entry_id: str | None = None) -> list[
     """Return the Plex Media Servers a linked account can reach, connections best first."""
     data = async_get_entry(hass, entry_id).runtime_data.coordinator.data
     return list(data.servers.values())
+
+
+@callback
+def async_get_sessions(
+    hass: HomeAssistant, entry_id: str | None = None
+) -> list[tuple[str, PlaySession]]:
+    """Return what a linked account's own servers are playing, as of their last read.
+
+    Each session comes with its server's machine identifier. Servers that do
+    not answer now, or do not let Plex Link see their activity, are left out.
+    """
+    return [
+        (coordinator.machine_identifier, session)
+        for coordinator in followed(async_get_entry(hass, entry_id))
+        for session in coordinator.data
+    ]

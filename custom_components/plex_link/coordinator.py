@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -23,6 +23,7 @@ from .plextv import (
 )
 
 if TYPE_CHECKING:
+    from .activity import PlexLinkActivityCoordinator
     from .webhooks import PlexLinkWebhook
 
 UPDATE_INTERVAL = timedelta(minutes=5)
@@ -50,12 +51,15 @@ class PlexLinkRuntimeData:
     """What a loaded Plex Link entry holds at run time.
 
     The account's device is created once at setup; server devices hang off it.
-    The webhook receives what the account's servers post.
+    The webhook receives what the account's servers post. activity holds the
+    coordinator of each owned server whose sessions Plex Link follows, by
+    machine identifier (filled by activity.PlexLinkActivityTracker).
     """
 
     coordinator: PlexLinkCoordinator
     account_device_id: str
     webhook: PlexLinkWebhook
+    activity: dict[str, PlexLinkActivityCoordinator] = field(default_factory=dict)
 
 
 type PlexLinkConfigEntry = ConfigEntry[PlexLinkRuntimeData]

@@ -25,11 +25,33 @@ TO_REDACT = {
 async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: PlexLinkConfigEntry
 ) -> dict[str, Any]:
-    """Return the entry, the account and its servers, redacted."""
-    coordinator = entry.runtime_data.coordinator
+    """Return the entry, the account, its servers and how their activity is followed, redacted.
+
+    Activity is given as counts: who watches what stays out.
+    """
+    runtime = entry.runtime_data
+    coordinator = runtime.coordinator
     return async_redact_data(
         {
-            "entry": {"title": entry.title, "data": dict(entry.data)},
+            "entry": {
+                "title": entry.title,
+                "data": dict(entry.data),
+                "options": dict(entry.options),
+            },
+            "webhook": {
+                "receiving": runtime.webhook.receiving,
+                "registered": runtime.webhook.registered_url is not None,
+            },
+            "activity": {
+                machine_identifier: {
+                    "last_update_success": activity.last_update_success,
+                    "refused": activity.refused,
+                    "listening": activity.listening,
+                    "sessions": len(activity.data or []),
+                    "transcoding": sum(s.transcoding for s in activity.data or []),
+                }
+                for machine_identifier, activity in runtime.activity.items()
+            },
             "last_update_success": coordinator.last_update_success,
             "account": asdict(coordinator.data.account),
             "servers": [

@@ -1,4 +1,4 @@
-"""Actions of Plex Link: the token and the servers, as data for automations."""
+"""Actions of Plex Link: the token, the servers and their sessions, for automations."""
 
 from __future__ import annotations
 
@@ -12,24 +12,48 @@ from homeassistant.core import (
     SupportsResponse,
     callback,
 )
-from homeassistant.exceptions import UnknownUser
+from homeassistant.exceptions import (
+    HomeAssistantError,
+    ServiceValidationError,
+    UnknownUser,
+)
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.service import async_register_admin_service
 from homeassistant.util.json import JsonObjectType
 import probatio
 
 from .access import async_get_entry, entry_headers
+from .activity import PlexLinkActivityCoordinator, followed
 from .const import CONF_CLIENT_IDENTIFIER, DOMAIN
+from .plexserver import PlaySession, PlexServerAuthenticationError, PlexServerError
 from .plextv import Server
 
 SERVICE_GET_TOKEN = "get_token"  # noqa: S105  # the action's name
 SERVICE_GET_SERVERS = "get_servers"
+SERVICE_GET_SESSIONS = "get_sessions"
+SERVICE_STOP_SESSION = "stop_session"
+ATTR_SERVER = "server"
+ATTR_SESSION_ID = "session_id"
+ATTR_REASON = "reason"
 SERVICE_SCHEMA = probatio.Schema({probatio.Optional(ATTR_CONFIG_ENTRY_ID): cv.string})
+GET_SESSIONS_SCHEMA = probatio.Schema(
+    {
+        probatio.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
+        probatio.Optional(ATTR_SERVER): cv.string,
+    }
+)
+STOP_SESSION_SCHEMA = probatio.Schema(
+    {
+        probatio.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
+        probatio.Required(ATTR_SESSION_ID): cv.string,
+        probatio.Optional(ATTR_REASON): cv.string,
+    }
+)
 
 
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
-    """Register the actions, once for all entries; get_token for administrators only."""
+    """Register the actions, once for all entries; get_token and stop_session for administrators only."""
     async_register_admin_service(
         hass,
         DOMAIN,
@@ -44,6 +68,20 @@ def async_setup_services(hass: HomeAssistant) -> None:
         _async_get_servers,
         schema=SERVICE_SCHEMA,
         supports_response=SupportsResponse.ONLY,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_GET_SESSIONS,
+        _async_get_sessions,
+        schema=GET_SESSIONS_SCHEMA,
+        supports_response=SupportsResponse.ONLY,
+    )
+    async_register_admin_service(
+        hass,
+        DOMAIN,
+        SERVICE_STOP_SESSION,
+        _async_stop_session,
+        schema=STOP_SESSION_SCHEMA,
     )
 
 
@@ -108,3 +146,117 @@ def _server_response(server: Server, with_token: bool) -> dict[str, Any]:
     if with_token:
         response["access_token"] = server.access_token
     return response
+
+
+async def _async_get_sessions(call: ServiceCall) -> ServiceResponse:
+    """Return what the account's own servers play; no token, no address.
+
+    Servers that do not answer now are named in unavailable_servers.
+    """
+    entry = async_get_entry(call.hass, call.data.get(ATTR_CONFIG_ENTRY_ID))
+    coordinators = [
+        coordinator
+        for coordinator in entry.runtime_data.activity.values()
+        if not coordinator.refused
+    ]
+    if (machine_identifier := call.data.get(ATTR_SERVER)) is not None:
+        coordinators = [
+            coordinator
+            for coordinator in coordinators
+            if coordinator.machine_identifier == machine_identifier
+        ]
+        if not coordinators:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="unknown_server",
+                translation_placeholders={"server": machine_identifier},
+            )
+    answering = followed(entry)
+    return {
+        "sessions": [
+            _session_response(coordinator, session)
+            for coordinator in coordinators
+            if coordinator in answering
+            for session in coordinator.data
+        ],
+        "unavailable_servers": [
+            coordinator.server_name
+            for coordinator in coordinators
+            if coordinator not in answering
+        ],
+    }
+
+
+def _session_response(
+    coordinator: PlexLinkActivityCoordinator, session: PlaySession
+) -> dict[str, Any]:
+    """Describe a session for an action response."""
+    episode = session.media_type == "episode"
+    track = session.media_type == "track"
+    return {
+        "server": coordinator.server_name,
+        "machine_identifier": coordinator.machine_identifier,
+        "session_id": session.session_id,
+        "user": session.user,
+        "player": session.player,
+        "product": session.product,
+        "platform": session.platform,
+        "media_type": session.media_type,
+        "title": session.title,
+        "show": session.grandparent_title if episode else None,
+        "season": session.parent_index if episode else None,
+        "episode": session.index if episode else None,
+        "artist": session.grandparent_title if track else None,
+        "album": session.parent_title if track else None,
+        "year": session.year,
+        "state": session.state,
+        "progress": round(session.progress * 100, 1)
+        if session.progress is not None
+        else None,
+        "video_decision": session.video_decision,
+        "audio_decision": session.audio_decision,
+        "transcoding": session.transcoding,
+        "resolution": session.video_resolution,
+        "video_codec": session.video_codec,
+        "audio_codec": session.audio_codec,
+        "location": session.location,
+        "bandwidth": session.bandwidth_kbps,
+    }
+
+
+async def _async_stop_session(call: ServiceCall) -> None:
+    """End a session on the server that plays it, with an optional reason for the viewer."""
+    entry = async_get_entry(call.hass, call.data.get(ATTR_CONFIG_ENTRY_ID))
+    session_id: str = call.data[ATTR_SESSION_ID]
+    coordinator = next(
+        (
+            coordinator
+            for coordinator in followed(entry)
+            if any(session.session_id == session_id for session in coordinator.data)
+        ),
+        None,
+    )
+    if coordinator is None:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="session_not_found",
+            translation_placeholders={"session_id": session_id},
+        )
+    placeholders = {"server": coordinator.server_name}
+    try:
+        await coordinator.client.terminate_session(
+            session_id, call.data.get(ATTR_REASON)
+        )
+    except PlexServerAuthenticationError as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="stop_session_refused",
+            translation_placeholders=placeholders,
+        ) from err
+    except PlexServerError as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="stop_session_failed",
+            translation_placeholders={**placeholders, "error": str(err)},
+        ) from None
+    await coordinator.async_request_refresh()

@@ -332,7 +332,7 @@ def artifacts() -> Path:
 
 @pytest.fixture(scope="session")
 def plex_tv() -> Iterator[StandInThread]:
-    """Serve the plex.tv stand-in on a free loopback port."""
+    """Serve the plex.tv stand-in and the demo server's stand-in on free loopback ports."""
     with StandInThread() as standin:
         yield standin
 

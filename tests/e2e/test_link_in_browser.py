@@ -9,14 +9,18 @@ translation files.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+import contextlib
 import re
 from typing import Any
+import urllib.parse
 import uuid
 
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 import pytest
 
 from tests.live import StandInThread
+from tests.standin import closed_loopback_port
 
 from .conftest import (
     ARTIFACTS,
@@ -382,12 +386,55 @@ def test_expired_code_offers_a_new_one(
     assert [entry["title"] for entry in home_assistant.entries()] == ["Sam"]
 
 
+@contextlib.contextmanager
+def internal_url(home_assistant: HomeAssistantApi, url: str) -> Iterator[None]:
+    """Give Home Assistant another internal URL (Settings > System > Network) for a while."""
+    previous = home_assistant.request("GET", "/api/config")["internal_url"]
+    home_assistant.ws("config/core/update", internal_url=url)
+    try:
+        yield
+    finally:
+        home_assistant.ws("config/core/update", internal_url=previous)
+
+
 def test_sign_in_with_plex_in_this_browser(
     page: Page, home_assistant: HomeAssistantApi, plex_tv: StandInThread
 ) -> None:
-    """The second way in: Plex's sign-in page in a new tab; the dialog finishes by itself."""
+    """The second way in: Plex's sign-in page in a new tab; the dialog finishes by itself.
+
+    Home Assistant's internal URL names an address nothing listens on, as
+    behind a proxy or in a container, so the forward URL it offers cannot be
+    reached from the tab: linking must not depend on it.
+    """
     ana = account(plex_tv, "ana", "Ana")
     plex_tv.call(lambda: setattr(plex_tv.standin, "link_page_account", ana))
+    with internal_url(home_assistant, f"http://127.0.0.1:{closed_loopback_port()}"):
+        sign_in_with_plex(page, home_assistant, plex_tv)
+
+
+def test_sign_in_tab_closes_itself(
+    page: Page, home_assistant: HomeAssistantApi, plex_tv: StandInThread
+) -> None:
+    """Where the tab can reach Home Assistant, the forward URL's page closes it after sign-in."""
+    lee = account(plex_tv, "lee", "Lee")
+    plex_tv.call(lambda: setattr(plex_tv.standin, "link_page_account", lee))
+    dialog = open_menu(page, home_assistant)
+    with page.context.expect_page() as sign_in_tab:
+        dialog.get_by_text(STEP["user"]["menu_options"]["browser"], exact=True).click()
+    auth = sign_in_tab.value
+    expect(auth.get_by_text("Plex Link for Home Assistant")).to_be_visible()
+    fragment = urllib.parse.parse_qs(urllib.parse.urlsplit(auth.url).fragment[1:])
+    assert fragment["forwardUrl"] == [f"{home_assistant.url}/api/{DOMAIN}/signed_in"]
+    with auth.expect_event("close"):
+        auth.click("#approve")
+    expect_created(page, "Lee")
+    assert [entry["title"] for entry in home_assistant.entries()] == ["Lee"]
+
+
+def sign_in_with_plex(
+    page: Page, home_assistant: HomeAssistantApi, plex_tv: StandInThread
+) -> None:
+    """Sign Ana in through Plex's page in a new tab whose forward URL cannot be reached."""
     dialog = open_menu(page, home_assistant)
     with page.context.expect_page() as sign_in_tab:
         dialog.get_by_text(STEP["user"]["menu_options"]["browser"], exact=True).click()
@@ -406,8 +453,8 @@ def test_sign_in_with_plex_in_this_browser(
     assert auth.url.startswith(f"{plex_tv.url}/auth#")
     assert "forwardUrl=" in auth.url
     auth.click("#approve")
-    # Home Assistant listens on loopback only, so the address it offers as the
-    # forward URL cannot be reached from the tab: linking must not depend on it.
+    # Nothing listens at the internal URL, so the forward URL it makes cannot
+    # be reached from the tab: linking must not depend on it.
     expect_created(page, "Ana")
     auth.screenshot(path=ARTIFACTS / "9-forward-url-unreachable.png")
     auth.close()
