@@ -46,23 +46,16 @@ from custom_components.plex_link.const import (
     DOMAIN,
     PLEX_TV_URL_ENV,
 )
+from custom_components.plex_link.plexserver import webhook as plexserver_webhook
 from tests.live import ROOT, StandInThread
 from tests.standin.server import PlexMediaServerStandIn, StandInItem, item_metadata
 
 CONFIG_DIR = ROOT / "artifacts" / "bench-events-home-assistant"
 CLIENT_IDENTIFIER = "bench-plex-link-events"
 PLAYBACK = "event.media_shelf_playback"
-# Every event the Playback entity reports; media.play, media.rate and
-# playback.started carry a poster part, as a real server's do.
-PLAYBACK_EVENTS = (
-    "media.play",
-    "media.pause",
-    "media.resume",
-    "media.stop",
-    "media.scrobble",
-    "media.rate",
-    "playback.started",
-)
+# Every event the Playback entity reports, in a fixed order; media.play,
+# media.rate and playback.started carry a poster part, as a real server's do.
+PLAYBACK_EVENTS = tuple(sorted(plexserver_webhook.PLAYBACK_EVENTS))
 POLL_INTERVAL = 30.0  # seconds, what a Tautulli-style poller waits between looks
 WARM_UP = 5
 # (title, when the POST started, HTTP status Home Assistant answered)

@@ -26,8 +26,8 @@ from types import MappingProxyType
 from typing import Any
 
 from homeassistant import bootstrap
-from homeassistant.config_entries import SOURCE_USER, ConfigEntry, ConfigEntryState
 from homeassistant.components.webhook import async_generate_id
+from homeassistant.config_entries import SOURCE_USER, ConfigEntry, ConfigEntryState
 from homeassistant.const import CONF_TOKEN, CONF_WEBHOOK_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.runner import RuntimeConfig

@@ -1244,7 +1244,7 @@ async def test_stop_closes_the_socket_and_leaves_no_task(
     )
     await listener.stop()
     listener.start()
-    await until(lambda: server.open_sockets == 1)
+    await until(lambda: server.open_sockets == 1 and events.states == [True])
     assert listener_tasks()
     await listener.stop()
     assert listener_tasks() == []
