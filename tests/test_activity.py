@@ -414,9 +414,10 @@ async def test_notifications_within_the_cooldown_cost_one_more_read(
 
     monkeypatch.setattr(PlexLinkActivityCoordinator, "async_request_refresh_soon", spy)
     await set_up(hass, mock_config_entry)
-    await wait_for(
-        lambda: state(hass, WATCHING) == "0" and plex_server.open_websockets == 1
-    )
+    # The socket's opening is itself a notification (a read, then the cooldown):
+    # wait until Plex Link has seen it, then let that cooldown end.
+    await wait_for(lambda: state(hass, WATCHING) == "0" and len(seen) == 1)
+    await settle(hass)
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=61))
     await settle(hass)
     reads = plex_server.count("sessions")
@@ -754,6 +755,35 @@ async def test_webhook_posts_refresh_the_activity(
     await wait_for(lambda: state(hass, WATCHING) == "1")
     await plex_server.stop_session(session)
     await wait_for(lambda: state(hass, WATCHING) == "0")
+
+
+async def test_webhook_posts_cost_no_read_while_the_websocket_is_open(
+    hass: HomeAssistant,
+    plex_server: PlexMediaServerStandIn,
+    mock_config_entry: MockConfigEntry,
+    home_assistant_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With the websocket open, a change asks for one read: its webhook post asks for none."""
+    asked: list[None] = []
+    request_refresh_soon = PlexLinkActivityCoordinator.async_request_refresh_soon
+
+    def spy(coordinator: PlexLinkActivityCoordinator) -> None:
+        """Note a request for a read, then pass it on."""
+        asked.append(None)
+        request_refresh_soon(coordinator)
+
+    monkeypatch.setattr(PlexLinkActivityCoordinator, "async_request_refresh_soon", spy)
+    plex_server.auto_webhooks = True
+    await set_up(hass, mock_config_entry)
+    await wait_for(lambda: state(hass, WATCHING) == "0" and len(asked) == 1)
+    await settle(hass)
+    await plex_server.start_session()
+    await wait_for(lambda: state(hass, WATCHING) == "1")
+    await settle(hass)
+    assert plex_server.deliveries[-1].event == "media.play"
+    assert plex_server.deliveries[-1].status == 200
+    assert len(asked) == 2, "the notification asked for a read, the post did not"
 
 
 async def test_activity_goes_on_while_plex_tv_is_down(

@@ -324,8 +324,14 @@ class PlexLinkActivityTracker:
 
     @callback
     def _async_handle_event(self, event: WebhookEvent) -> None:
-        """Read a server's sessions again when it posts a playback event."""
-        if event.event in PLAYBACK_EVENTS and (
-            coordinator := self._coordinators.get(event.server_uuid)
+        """Read a server's sessions again when it posts a playback event.
+
+        Only while its websocket is closed: an open one has told of the same
+        change already, and a second read would only delay the next one.
+        """
+        if (
+            event.event in PLAYBACK_EVENTS
+            and (coordinator := self._coordinators.get(event.server_uuid))
+            and not coordinator.listening
         ):
             coordinator.async_request_refresh_soon()
