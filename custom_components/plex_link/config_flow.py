@@ -41,7 +41,7 @@ from .plextv import (
     PlexTvRateLimitedError,
     PlexTvServerError,
 )
-from .webhooks import events_enabled
+from .webhooks import events_enabled, remote_server
 
 METHODS = ["link_code", "browser"]
 OPTIONS_SCHEMA = probatio.Schema(
@@ -318,7 +318,7 @@ class PlexLinkOptionsFlow(OptionsFlowWithReload):
                 OPTIONS_SCHEMA,
                 {
                     CONF_EVENTS: events_enabled(entry),
-                    CONF_REMOTE_SERVER: entry.options.get(CONF_REMOTE_SERVER, False),
+                    CONF_REMOTE_SERVER: remote_server(entry),
                 },
             ),
             description_placeholders={

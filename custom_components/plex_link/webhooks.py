@@ -40,6 +40,12 @@ def events_enabled(entry: PlexLinkConfigEntry) -> bool:
     return enabled
 
 
+def remote_server(entry: PlexLinkConfigEntry) -> bool:
+    """Tell whether the person said a server posts from another network (not the default)."""
+    remote: bool = entry.options.get(CONF_REMOTE_SERVER, False)
+    return remote
+
+
 def webhook_url(hass: HomeAssistant, entry: PlexLinkConfigEntry) -> str | None:
     """Return the address servers should post to, by Home Assistant's network settings.
 
@@ -47,7 +53,7 @@ def webhook_url(hass: HomeAssistant, entry: PlexLinkConfigEntry) -> str | None:
     on another network; then the external URL or Home Assistant Cloud.
     """
     try:
-        if entry.options.get(CONF_REMOTE_SERVER, False):
+        if remote_server(entry):
             base = get_url(hass, allow_internal=False, prefer_cloud=True)
         else:
             base = get_url(hass, allow_external=False, allow_cloud=False)
@@ -135,7 +141,7 @@ class PlexLinkWebhook:
                 entry.title,
                 webhook_id,
                 self._async_handle_post,
-                local_only=not entry.options.get(CONF_REMOTE_SERVER, False),
+                local_only=not remote_server(entry),
                 allowed_methods=[METH_POST],
             )
             entry.async_on_unload(
