@@ -73,7 +73,9 @@ def _serve_standin(connection: Connection, accounts: int) -> None:
                     title=f"Bench {number}",
                     email=f"{username}@example.invalid",
                 )
-                account.servers.append(StandInServer(name=f"Shelf {number}"))
+                # A friend's server: the account part of the cost alone; following
+                # an owned server's activity is measured by bench_activity.
+                account.servers.append(StandInServer(name=f"Shelf {number}", owned=False))
                 made.append(
                     (
                         plex_tv.standin.issue_token(account),
