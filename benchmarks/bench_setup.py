@@ -192,6 +192,8 @@ async def _requests_per_account(entries: Entries) -> tuple[float, float]:
     Returns the plex.tv requests per hour and the pings in the first day.
     """
     hass = entries.hass
+    # Nothing may be in flight: running the timers fires pending request timeouts too.
+    await hass.async_block_till_done(wait_background_tasks=True)
     before = entries.requests()
     for step in range(1, 13):
         _run_timers_due_by(hass, step * UPDATE_INTERVAL)
