@@ -48,24 +48,18 @@ import shutil
 import statistics
 import time
 import tracemalloc
-from types import MappingProxyType
 from typing import Any
 
 from homeassistant.components import webhook
-from homeassistant.config_entries import SOURCE_USER, ConfigEntry, ConfigEntryState
-from homeassistant.const import CONF_TOKEN, CONF_WEBHOOK_ID, EVENT_STATE_CHANGED
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState
+from homeassistant.const import CONF_WEBHOOK_ID, EVENT_STATE_CHANGED
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
 
 from benchmarks import print_target
-from benchmarks.bench_setup import _start_home_assistant
+from benchmarks.bench_setup import _start_home_assistant, linked_entry
 from custom_components.plex_link import activity
-from custom_components.plex_link.const import (
-    CONF_CLIENT_IDENTIFIER,
-    CONF_EVENTS,
-    DOMAIN,
-    PLEX_TV_URL_ENV,
-)
+from custom_components.plex_link.const import CONF_EVENTS, DOMAIN, PLEX_TV_URL_ENV
 from tests.live import ROOT, StandInThread
 from tests.standin import StandInServer
 from tests.standin.server import PlexMediaServerStandIn
@@ -358,21 +352,12 @@ class Bench:
 
     async def link(self, token: str) -> None:
         """Add the demo account's entry (events as asked); no server is followed yet."""
-        entry = ConfigEntry(
-            domain=DOMAIN,
-            title="Demo Person",
-            unique_id=self._uuid,
-            data={
-                CONF_TOKEN: token,
-                CONF_CLIENT_IDENTIFIER: CLIENT_IDENTIFIER,
-                CONF_WEBHOOK_ID: webhook.async_generate_id(),
-            },
-            discovery_keys=MappingProxyType({}),
-            minor_version=2,
-            options={CONF_EVENTS: self._webhooks},
-            source=SOURCE_USER,
-            subentries_data=None,
-            version=1,
+        entry = linked_entry(
+            "Demo Person",
+            self._uuid,
+            token,
+            CLIENT_IDENTIFIER,
+            {CONF_EVENTS: self._webhooks},
         )
         self.entry = entry
         await self.hass.config_entries.async_add(entry)

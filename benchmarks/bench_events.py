@@ -31,21 +31,16 @@ from pathlib import Path
 import shutil
 import statistics
 import time
-from types import MappingProxyType
 from typing import Any
 
 from homeassistant.components import webhook
-from homeassistant.config_entries import SOURCE_USER, ConfigEntry, ConfigEntryState
-from homeassistant.const import CONF_TOKEN, CONF_WEBHOOK_ID, EVENT_STATE_CHANGED
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import CONF_WEBHOOK_ID, EVENT_STATE_CHANGED
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 
 from benchmarks import print_target
-from benchmarks.bench_setup import _start_home_assistant
-from custom_components.plex_link.const import (
-    CONF_CLIENT_IDENTIFIER,
-    DOMAIN,
-    PLEX_TV_URL_ENV,
-)
+from benchmarks.bench_setup import _start_home_assistant, linked_entry
+from custom_components.plex_link.const import PLEX_TV_URL_ENV
 from custom_components.plex_link.plexserver import webhook as plexserver_webhook
 from tests.live import ROOT, StandInThread
 from tests.standin.server import PlexMediaServerStandIn, StandInItem, item_metadata
@@ -199,22 +194,7 @@ class Bench:
 
     async def link(self, token: str, uuid: str) -> str:
         """Add the demo account's entry, events on by default; return its webhook URL."""
-        entry = ConfigEntry(
-            domain=DOMAIN,
-            title="Demo Person",
-            unique_id=uuid,
-            data={
-                CONF_TOKEN: token,
-                CONF_CLIENT_IDENTIFIER: CLIENT_IDENTIFIER,
-                CONF_WEBHOOK_ID: webhook.async_generate_id(),
-            },
-            discovery_keys=MappingProxyType({}),
-            minor_version=2,
-            options={},
-            source=SOURCE_USER,
-            subentries_data=None,
-            version=1,
-        )
+        entry = linked_entry("Demo Person", uuid, token, CLIENT_IDENTIFIER)
         await self.hass.config_entries.async_add(entry)
         assert entry.state is ConfigEntryState.LOADED, entry.state
         await self.wait_for(

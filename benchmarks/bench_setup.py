@@ -33,6 +33,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.runner import RuntimeConfig
 
 from benchmarks import print_target
+from custom_components.plex_link.config_flow import PlexLinkConfigFlow
 from custom_components.plex_link.const import (
     CONF_CLIENT_IDENTIFIER,
     DOMAIN,
@@ -75,7 +76,9 @@ def _serve_standin(connection: Connection, accounts: int) -> None:
                 )
                 # A friend's server: the account part of the cost alone; following
                 # an owned server's activity is measured by bench_activity.
-                account.servers.append(StandInServer(name=f"Shelf {number}", owned=False))
+                account.servers.append(
+                    StandInServer(name=f"Shelf {number}", owned=False)
+                )
                 made.append(
                     (
                         plex_tv.standin.issue_token(account),
@@ -92,6 +95,32 @@ def _serve_standin(connection: Connection, accounts: int) -> None:
         connection.send((plex_tv.url, plex_tv.call(provision)))
         while (endpoint := connection.recv()) is not None:
             connection.send(plex_tv.call(lambda: count(endpoint)))
+
+
+def linked_entry(
+    title: str,
+    uuid: str,
+    token: str,
+    client_identifier: str = "bench-plex-link",
+    options: dict[str, Any] | None = None,
+) -> ConfigEntry:
+    """Return a Plex Link entry of the current version, as the link flow creates it."""
+    return ConfigEntry(
+        domain=DOMAIN,
+        title=title,
+        unique_id=uuid,
+        data={
+            CONF_TOKEN: token,
+            CONF_CLIENT_IDENTIFIER: client_identifier,
+            CONF_WEBHOOK_ID: async_generate_id(),
+        },
+        discovery_keys=MappingProxyType({}),
+        minor_version=PlexLinkConfigFlow.MINOR_VERSION,
+        options=options or {},
+        source=SOURCE_USER,
+        subentries_data=None,
+        version=PlexLinkConfigFlow.VERSION,
+    )
 
 
 async def _start_home_assistant(config_dir: Path) -> HomeAssistant:
@@ -130,22 +159,7 @@ class Entries:
     async def add(self) -> float:
         """Add the next account's entry, set it up and return how long that took."""
         token, account = next(self._accounts)
-        entry = ConfigEntry(
-            domain=DOMAIN,
-            title=account["username"],
-            unique_id=account["uuid"],
-            data={
-                CONF_TOKEN: token,
-                CONF_CLIENT_IDENTIFIER: "bench-plex-link",
-                CONF_WEBHOOK_ID: async_generate_id(),
-            },
-            discovery_keys=MappingProxyType({}),
-            minor_version=2,
-            options={},
-            source=SOURCE_USER,
-            subentries_data=None,
-            version=1,
-        )
+        entry = linked_entry(account["username"], account["uuid"], token)
         start = time.perf_counter()
         await self.hass.config_entries.async_add(entry)
         assert entry.state is ConfigEntryState.LOADED
