@@ -22,7 +22,7 @@ import pytest
 from tests.live import StandInThread
 
 from .conftest import ARTIFACTS, DOMAIN, HomeAssistantApi, translation, wait_until
-from .test_events_in_browser import check_log
+from .test_link_in_browser import check_log
 
 # The first scenario also waits for Home Assistant to start.
 pytestmark = pytest.mark.timeout(300)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 from typing import Any
 import urllib.error
-import uuid
 
 from playwright.sync_api import Page, expect
 import pytest
@@ -21,7 +20,7 @@ import pytest
 from tests.live import StandInThread
 
 from .conftest import ARTIFACTS, DOMAIN, HomeAssistantApi, translation, wait_until
-from .test_link_in_browser import flow_dialog, plex_link_reports
+from .test_link_in_browser import check_log, flow_dialog
 
 # The first scenario also waits for Home Assistant to start.
 pytestmark = pytest.mark.timeout(300)
@@ -122,24 +121,6 @@ def check_activity(page: Page, home_assistant: HomeAssistantApi) -> None:
     expect(page.get_by_role("button", name=re.compile(r"^Play \d"))).to_be_visible()
     page.wait_for_load_state("networkidle")
     page.screenshot(path=ARTIFACTS / "events-4-entity.png")
-
-
-def check_log(home_assistant: HomeAssistantApi) -> None:
-    """Home Assistant's log, start-up included, reports nothing about Plex Link."""
-    marker = f"plex-link-e2e-{uuid.uuid4()}"
-    home_assistant.request(
-        "POST",
-        "/api/services/system_log/write",
-        {"message": marker, "level": "warning", "logger": "tests.e2e"},
-    )
-    log = ARTIFACTS / "home-assistant.log"
-    wait_until(
-        lambda: marker in log.read_text("utf-8", "replace"),
-        "the marker did not reach Home Assistant's log",
-        15,
-    )
-    reports = plex_link_reports(log.read_text("utf-8", "replace"))
-    assert reports == [], "\n\n".join(reports)
 
 
 def remove(home_assistant: HomeAssistantApi, automation_id: str | None) -> None:

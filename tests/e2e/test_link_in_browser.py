@@ -193,6 +193,27 @@ def plex_link_reports(log: str) -> list[str]:
     return reports
 
 
+def check_log(home_assistant: HomeAssistantApi) -> None:
+    """Home Assistant's log, start-up included, reports nothing about Plex Link.
+
+    Everything before the marker has reached the log once the marker has.
+    """
+    marker = f"plex-link-e2e-{uuid.uuid4()}"
+    home_assistant.request(
+        "POST",
+        "/api/services/system_log/write",
+        {"message": marker, "level": "warning", "logger": "tests.e2e"},
+    )
+    log = ARTIFACTS / "home-assistant.log"
+    wait_until(
+        lambda: marker in log.read_text("utf-8", "replace"),
+        "the marker did not reach Home Assistant's log",
+        15,
+    )
+    reports = plex_link_reports(log.read_text("utf-8", "replace"))
+    assert reports == [], "\n\n".join(reports)
+
+
 def test_log_check_finds_what_home_assistant_reports() -> None:
     """The log check finds Home Assistant's report formats, and nothing else."""
     stamp = "2026-11-23 20:55:03.116+00:00"
@@ -520,21 +541,7 @@ def test_log_names_no_deprecation(
     )
     wait_until(lambda: home_assistant.entries() == [], "the entry was not removed")
 
-    # Everything before this marker has reached the log once the marker has.
-    marker = f"plex-link-e2e-{uuid.uuid4()}"
-    home_assistant.request(
-        "POST",
-        "/api/services/system_log/write",
-        {"message": marker, "level": "warning", "logger": "tests.e2e"},
-    )
-    log = ARTIFACTS / "home-assistant.log"
-    wait_until(
-        lambda: marker in log.read_text("utf-8", "replace"),
-        "the marker did not reach Home Assistant's log",
-        15,
-    )
-    reports = plex_link_reports(log.read_text("utf-8", "replace"))
-    assert reports == [], "\n\n".join(reports)
+    check_log(home_assistant)
     issues = home_assistant.ws("repairs/list_issues")["issues"]
     assert [
         issue
