@@ -271,9 +271,11 @@ async def test_set_webhooks_form(
 async def test_set_webhooks_ignores_the_answer_body(
     client: PlexTvClient, fake: FakePlexTv
 ) -> None:
-    """Any 2xx is success, whatever its body."""
+    """Any 2xx is success, whatever its body: no error, and the list was sent once."""
     fake.answer("<html>not json</html>", "text/html")
-    await client.set_webhooks(TOKEN, [HOOK_A])
+    assert await client.set_webhooks(TOKEN, [HOOK_A]) is None
+    [request] = fake.seen
+    assert (request.method, request.form) == ("POST", [("urls[]", HOOK_A)])
 
 
 @pytest.mark.parametrize(

@@ -431,6 +431,7 @@ def test_sign_in_with_plex_in_this_browser(
     plex_tv.call(lambda: setattr(plex_tv.standin, "link_page_account", ana))
     with internal_url(home_assistant, f"http://127.0.0.1:{closed_loopback_port()}"):
         sign_in_with_plex(page, home_assistant, plex_tv)
+    assert home_assistant.entry("Ana") is not None
 
 
 def test_sign_in_tab_closes_itself(
