@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterator
 import hashlib
 import logging
 from typing import Any
@@ -36,6 +37,17 @@ from .standin.server import PlexMediaServerStandIn
 settings.register_profile("ci", max_examples=2_000, deadline=None)
 settings.register_profile("long", max_examples=50_000, deadline=None)
 settings.load_profile("ci")
+
+
+async def wait_for(condition: Callable[[], object], seconds: float = 30.0) -> None:
+    """Let the event loop run until condition holds; fail after a deadline.
+
+    The deadline only ends a wait that would never end: no verdict depends
+    on how fast the machine is.
+    """
+    async with asyncio.timeout(seconds):
+        while not condition():
+            await asyncio.sleep(0.01)
 
 
 @pytest.fixture

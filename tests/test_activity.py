@@ -10,7 +10,6 @@ start, pause, resume and stop.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from datetime import timedelta
 import logging
 import re
@@ -48,6 +47,7 @@ from custom_components.plex_link.coordinator import server_device_identifier
 from custom_components.plex_link.plexserver import NotificationListener, WebhookEvent
 from custom_components.plex_link.webhooks import event_signal
 
+from .conftest import wait_for
 from .standin import CLOSED_PORT, Fault, PlexTvStandIn, StandInServer
 from .standin.server import PlexMediaServerStandIn
 
@@ -73,13 +73,6 @@ def fast_activity(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(PlexLinkActivityCoordinator, "request_timeout", 0.3)
     monkeypatch.setattr(PlexLinkActivityCoordinator, "connect_timeout", 0.3)
     monkeypatch.setattr(activity, "REFRESH_COOLDOWN", 0.05)
-
-
-async def wait_for(condition: Callable[[], bool], seconds: float = 5.0) -> None:
-    """Let Home Assistant run until condition holds; fail after a deadline."""
-    async with asyncio.timeout(seconds):
-        while not condition():
-            await asyncio.sleep(0.01)
 
 
 def state(hass: HomeAssistant, entity_id: str) -> str | None:

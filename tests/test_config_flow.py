@@ -24,6 +24,7 @@ import custom_components.plex_link
 from custom_components.plex_link.config_flow import PlexLinkConfigFlow
 from custom_components.plex_link.const import CONF_CLIENT_IDENTIFIER
 
+from .conftest import wait_for
 from .flow import (
     choose,
     enter_code,
@@ -95,9 +96,7 @@ MANIFEST_VERSION = json.loads(
 
 async def wait_until_polled(plex_tv: PlexTvStandIn) -> None:
     """Wait (up to 10 s) until the flow has polled plex.tv once."""
-    async with asyncio.timeout(10):
-        while plex_tv.count("get_pin") == 0:
-            await asyncio.sleep(0.01)
+    await wait_for(lambda: plex_tv.count("get_pin"), seconds=10)
 
 
 async def assert_wait_cancelled(task: asyncio.Task[str]) -> None:
@@ -389,9 +388,7 @@ async def test_progress_fills_as_the_code_ages(
     reported = reported_progress
     plex_tv.pin_lifetime = 10
     result = await start_link(hass)
-    async with asyncio.timeout(30):
-        while len(reported) < 3:
-            await asyncio.sleep(0.01)
+    await wait_for(lambda: len(reported) >= 3)
     result = await enter_code(hass, plex_tv, result)
 
     assert result["type"] is FlowResultType.CREATE_ENTRY

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (
@@ -12,6 +10,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 
+from .conftest import wait_for
 from .standin import PlexTvStandIn
 from .standin.server import PlexMediaServerStandIn
 
@@ -31,9 +30,7 @@ async def test_diagnostics(
     activity = init_integration.runtime_data.activity[
         plex_tv.demo_account.servers[0].machine_identifier
     ]
-    async with asyncio.timeout(30):
-        while len(activity.data or []) != 1:
-            await asyncio.sleep(0.01)
+    await wait_for(lambda: len(activity.data or []) == 1)
     await hass.async_block_till_done(wait_background_tasks=True)
     diagnostics = await get_diagnostics_for_config_entry(
         hass, hass_client, init_integration

@@ -46,6 +46,8 @@ from custom_components.plex_link.plexserver import (
 )
 from custom_components.plex_link.plexserver.notifications import NOTIFICATIONS_PATH
 
+from .conftest import wait_for
+
 TOKEN = "server-token-5ecret-0123456789"
 MACHINE = "54664a3d8acc39983675640ec9ce00b70af9cc36"
 VERSION = "1.41.3.9314-a0bfb8370"
@@ -234,7 +236,7 @@ class FakeServer:
         """Return once the client has read everything sent before: it answers a ping in order."""
         before = self.pongs
         await ws.ping()
-        await until(lambda: self.pongs > before)
+        await wait_for(lambda: self.pongs > before)
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         """Record the request and answer it."""
@@ -331,13 +333,6 @@ class Events:
     def on_connection(self, connected: bool) -> None:
         """Record a connection state."""
         self.states.append(connected)
-
-
-async def until(predicate: Callable[[], bool], within: float = 30.0) -> None:
-    """Wait until predicate holds, failing after `within` seconds."""
-    async with asyncio.timeout(within):
-        while not predicate():
-            await asyncio.sleep(0.005)
 
 
 def closed_port_url() -> str:
@@ -832,7 +827,7 @@ async def test_tls_failure_falls_back(
         assert (await client.get_identity()).machine_identifier == MACHINE
         assert client.connection == server.url
         assert tls.seen == []
-        await until(lambda: len(refused) == 2)
+        await wait_for(lambda: len(refused) == 2)
     finally:
         loop.set_exception_handler(harness_handler)
 
@@ -1053,14 +1048,14 @@ async def test_playing_notifications_call_on_change(
     )
     listener.start()
     try:
-        await until(lambda: server.open_sockets == 1 and events.changes == 1)
+        await wait_for(lambda: server.open_sockets == 1 and events.changes == 1)
         assert listener.connected
         assert events.states == [True]
         assert server.paths() == [NOTIFICATIONS_PATH]
         assert_token_in_headers_only(server)
         ws = server.sockets[0]
         await ws.send_str(PLAYING)
-        await until(lambda: events.changes == 2)
+        await wait_for(lambda: events.changes == 2)
         await ws.send_str(PLAYING)
         await server.flush(ws)
         assert events.changes == 3
@@ -1079,7 +1074,7 @@ async def test_garbage_is_ignored(
     )
     listener.start()
     try:
-        await until(lambda: server.open_sockets == 1 and events.changes == 1)
+        await wait_for(lambda: server.open_sockets == 1 and events.changes == 1)
         ws = server.sockets[0]
         for garbage in (
             "not json",
@@ -1125,9 +1120,9 @@ async def test_failing_callback_does_not_stop_the_listener(
     )
     listener.start()
     try:
-        await until(lambda: server.open_sockets == 1 and calls == 1)
+        await wait_for(lambda: server.open_sockets == 1 and calls == 1)
         await server.sockets[0].send_str(PLAYING)
-        await until(lambda: calls == 2)
+        await wait_for(lambda: calls == 2)
         assert server.handshakes == 1
         assert "Error in a notification callback" in caplog.text
     finally:
@@ -1147,13 +1142,13 @@ async def test_reconnects_after_the_server_drops_the_socket(
     )
     listener.start()
     try:
-        await until(lambda: server.open_sockets == 1 and events.changes == 1)
+        await wait_for(lambda: server.open_sockets == 1 and events.changes == 1)
         await server.sockets[0].close()
-        await until(lambda: server.handshakes == 2 and server.open_sockets == 1)
-        await until(lambda: events.changes == 2)
+        await wait_for(lambda: server.handshakes == 2 and server.open_sockets == 1)
+        await wait_for(lambda: events.changes == 2)
         assert events.states == [True, False, True]
         await server.sockets[1].send_str(PLAYING)
-        await until(lambda: events.changes == 3)
+        await wait_for(lambda: events.changes == 3)
     finally:
         await listener.stop()
 
@@ -1184,7 +1179,7 @@ async def test_backoff_when_the_server_refuses(
     monkeypatch.setattr(listener, "_wait", record)
     listener.start()
     try:
-        await until(lambda: len(delays) >= 6)
+        await wait_for(lambda: len(delays) >= 6)
     finally:
         await listener.stop()
     assert delays[:6] == pytest.approx([0.01, 0.02, 0.04, 0.08, 0.08, 0.08])
@@ -1224,7 +1219,7 @@ async def test_backoff_resets_after_a_good_connection(
     monkeypatch.setattr(listener, "_wait", record)
     listener.start()
     try:
-        await until(lambda: len(delays) >= 5)
+        await wait_for(lambda: len(delays) >= 5)
     finally:
         await listener.stop()
     assert delays[:5] == pytest.approx(expected)
@@ -1244,13 +1239,13 @@ async def test_stop_closes_the_socket_and_leaves_no_task(
     )
     await listener.stop()
     listener.start()
-    await until(lambda: server.open_sockets == 1 and events.states == [True])
+    await wait_for(lambda: server.open_sockets == 1 and events.states == [True])
     assert listener_tasks()
     await listener.stop()
     assert listener_tasks() == []
     assert not listener.running
     assert not listener.connected
-    await until(lambda: server.open_sockets == 0)
+    await wait_for(lambda: server.open_sockets == 0)
     assert server.handshakes == 1
     assert events.states == [True]
     await listener.stop()
@@ -1273,7 +1268,7 @@ async def test_stop_during_backoff(
         on_connection=events.on_connection,
     )
     listener.start()
-    await until(lambda: events.states == [False])
+    await wait_for(lambda: events.states == [False])
     async with asyncio.timeout(2):
         await listener.stop()
     assert listener_tasks() == []
@@ -1293,7 +1288,7 @@ async def test_stop_during_a_stalled_handshake(
         on_connection=events.on_connection,
     )
     listener.start()
-    await until(lambda: server.handshakes == 1)
+    await wait_for(lambda: server.handshakes == 1)
     async with asyncio.timeout(2):
         await listener.stop()
     assert listener_tasks() == []
@@ -1314,7 +1309,7 @@ async def test_one_socket_at_a_time(
     listener.start()
     listener.start()
     try:
-        await until(
+        await wait_for(
             lambda: server.handshakes == 6
             and server.open_sockets == 1
             and events.changes == 6
@@ -1337,7 +1332,7 @@ async def test_listener_falls_back_to_a_working_connection(
     )
     listener.start()
     try:
-        await until(lambda: server.open_sockets == 1 and events.states != [])
+        await wait_for(lambda: server.open_sockets == 1 and events.states != [])
         assert client.connection == server.url
         assert events.states == [True]
     finally:
@@ -1397,11 +1392,11 @@ async def test_oversized_message_closes_the_socket(
     )
     listener.start()
     try:
-        await until(lambda: server.open_sockets == 1 and events.changes == 1)
+        await wait_for(lambda: server.open_sockets == 1 and events.changes == 1)
         big = json.loads(PLAYING)
         big["NotificationContainer"]["padding"] = "x" * 4096
         await server.sockets[0].send_str(json.dumps(big))
-        await until(lambda: server.handshakes == 2 and server.open_sockets == 1)
+        await wait_for(lambda: server.handshakes == 2 and server.open_sockets == 1)
         assert server.close_codes == [aiohttp.WSCloseCode.MESSAGE_TOO_BIG]
         await server.flush(server.sockets[1])
         assert events.changes == 2
@@ -1425,7 +1420,7 @@ async def test_closed_session_is_a_connection_error(
     caplog.set_level(logging.DEBUG)
     listener.start()
     try:
-        await until(lambda: caplog.text.count("Notifications unavailable") >= 2)
+        await wait_for(lambda: caplog.text.count("Notifications unavailable") >= 2)
     finally:
         await listener.stop()
     assert events.states == [False]

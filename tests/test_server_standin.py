@@ -24,32 +24,23 @@ WAIT = 5  # seconds: the deadline of every wait below
 
 
 @pytest.fixture
-async def pms(plex_tv: PlexTvStandIn) -> AsyncIterator[PlexMediaServerStandIn]:
-    """Serve the demo account's server "Media Shelf" on loopback."""
-    standin = PlexMediaServerStandIn(plex_tv)
-    await standin.start()
-    yield standin
-    await standin.stop()
-
-
-@pytest.fixture
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
     """Return a client session for the test's requests."""
     async with aiohttp.ClientSession() as session:
         yield session
 
 
-def authed(pms: PlexMediaServerStandIn) -> dict[str, str]:
+def authed(plex_server: PlexMediaServerStandIn) -> dict[str, str]:
     """Return JSON headers with the server's access token."""
-    return {**JSON, "X-Plex-Token": pms.server.access_token}
+    return {**JSON, "X-Plex-Token": plex_server.server.access_token}
 
 
 async def _sessions(
-    http: aiohttp.ClientSession, pms: PlexMediaServerStandIn
+    http: aiohttp.ClientSession, plex_server: PlexMediaServerStandIn
 ) -> dict[str, Any]:
     """Read /status/sessions as the owner."""
     async with http.get(
-        f"{pms.base_url}/status/sessions", headers=authed(pms)
+        f"{plex_server.base_url}/status/sessions", headers=authed(plex_server)
     ) as response:
         assert response.status == 200
         container: dict[str, Any] = (await response.json())["MediaContainer"]
@@ -131,25 +122,25 @@ async def receiver(socket_enabled: None) -> AsyncIterator[Receiver]:
 
 
 async def test_identity_needs_no_token(
-    pms: PlexMediaServerStandIn, http: aiohttp.ClientSession
+    plex_server: PlexMediaServerStandIn, http: aiohttp.ClientSession
 ) -> None:
     """/identity names the server; JSON when asked for, XML otherwise."""
-    async with http.get(f"{pms.base_url}/identity", headers=JSON) as response:
+    async with http.get(f"{plex_server.base_url}/identity", headers=JSON) as response:
         assert await response.json() == {
             "MediaContainer": {
                 "size": 0,
                 "claimed": True,
-                "machineIdentifier": pms.server.machine_identifier,
-                "version": pms.server.version,
+                "machineIdentifier": plex_server.server.machine_identifier,
+                "version": plex_server.server.version,
             }
         }
-    async with http.get(f"{pms.base_url}/identity") as response:
+    async with http.get(f"{plex_server.base_url}/identity") as response:
         assert response.content_type == "application/xml"
         assert (
-            f'machineIdentifier="{pms.server.machine_identifier}"'
+            f'machineIdentifier="{plex_server.server.machine_identifier}"'
             in await response.text()
         )
-    assert pms.count("identity") == 2
+    assert plex_server.count("identity") == 2
 
 
 async def test_resources_offer_the_stand_in(
@@ -157,15 +148,15 @@ async def test_resources_offer_the_stand_in(
 ) -> None:
     """Started, the server is plex.tv's local connection; stopped, a closed port again."""
     server = plex_tv.demo_account.servers[0]
-    pms = PlexMediaServerStandIn(plex_tv)
-    url = await pms.start()
+    plex_server = PlexMediaServerStandIn(plex_tv)
+    url = await plex_server.start()
     assert server.uri == url
     assert url.startswith("http://127.0.0.1:")
     local = server.to_json()["connections"][0]
     assert (local["uri"], local["local"]) == (url, True)
     async with http.get(f"{local['uri']}/identity", headers=JSON) as response:
         assert response.status == 200
-    await pms.stop()
+    await plex_server.stop()
     assert server.uri is None
     assert server.to_json()["connections"][0]["uri"] == "http://127.0.0.1:1"
     with pytest.raises(ValueError, match=r"127\.0\.0\.0/8"):
@@ -173,7 +164,7 @@ async def test_resources_offer_the_stand_in(
 
 
 async def test_sessions_need_the_servers_token(
-    pms: PlexMediaServerStandIn,
+    plex_server: PlexMediaServerStandIn,
     plex_tv: PlexTvStandIn,
     http: aiohttp.ClientSession,
 ) -> None:
@@ -181,11 +172,14 @@ async def test_sessions_need_the_servers_token(
     account_token = plex_tv.issue_token()
     for headers in (JSON, {**JSON, "X-Plex-Token": account_token}):
         async with http.get(
-            f"{pms.base_url}/status/sessions", headers=headers
+            f"{plex_server.base_url}/status/sessions", headers=headers
         ) as response:
             assert response.status == 401
-    assert await _sessions(http, pms) == {"size": 0}
-    assert pms.requests[-1].headers["X-Plex-Token"] == pms.server.access_token
+    assert await _sessions(http, plex_server) == {"size": 0}
+    assert (
+        plex_server.requests[-1].headers["X-Plex-Token"]
+        == plex_server.server.access_token
+    )
 
 
 async def test_a_shared_server_can_refuse_activity(
@@ -194,31 +188,32 @@ async def test_a_shared_server_can_refuse_activity(
     """With refuse_activity, a server the account does not own answers 403."""
     shared = StandInServer(name="Friend's server", owned=False)
     sam.servers.append(shared)
-    pms = PlexMediaServerStandIn(plex_tv, shared, refuse_activity=True)
-    await pms.start()
+    plex_server = PlexMediaServerStandIn(plex_tv, shared, refuse_activity=True)
+    await plex_server.start()
     try:
-        assert pms.owner is None
+        assert plex_server.owner is None
         async with http.get(
-            f"{pms.base_url}/status/sessions", headers=authed(pms)
+            f"{plex_server.base_url}/status/sessions", headers=authed(plex_server)
         ) as response:
             assert response.status == 403
         with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
             await http.ws_connect(
-                f"{pms.base_url}/:/websockets/notifications", headers=authed(pms)
+                f"{plex_server.base_url}/:/websockets/notifications",
+                headers=authed(plex_server),
             )
         assert refused.value.status == 403
-        pms.refuse_activity = False
-        assert await _sessions(http, pms) == {"size": 0}
+        plex_server.refuse_activity = False
+        assert await _sessions(http, plex_server) == {"size": 0}
     finally:
-        await pms.stop()
+        await plex_server.stop()
 
 
 async def test_session_shapes(
-    pms: PlexMediaServerStandIn, http: aiohttp.ClientSession
+    plex_server: PlexMediaServerStandIn, http: aiohttp.ClientSession
 ) -> None:
     """Sessions look like core's plex fixtures; TranscodeSession only while transcoding."""
-    film = await pms.start_session()
-    episode = await pms.start_session(
+    film = await plex_server.start_session()
+    episode = await plex_server.start_session(
         user="Sam",
         player="Phone",
         media_type="episode",
@@ -226,8 +221,8 @@ async def test_session_shapes(
         location="wan",
         bandwidth=3000,
     )
-    track = await pms.start_session(media_type="track", title="A Tune")
-    container = await _sessions(http, pms)
+    track = await plex_server.start_session(media_type="track", title="A Tune")
+    container = await _sessions(http, plex_server)
     assert container["size"] == 3
     by_id = {entry["Session"]["id"]: entry for entry in container["Metadata"]}
     assert list(by_id) == [film, episode, track]
@@ -237,9 +232,9 @@ async def test_session_shapes(
     assert movie["title"] == "A Film"
     assert movie["librarySectionTitle"] == "Movies"
     assert movie["User"] == {
-        "id": str(pms.plex_tv.demo_account.id),
+        "id": str(plex_server.plex_tv.demo_account.id),
         "title": "Demo Person",
-        "thumb": f"https://plex.tv/users/{pms.plex_tv.demo_account.uuid}/avatar",
+        "thumb": f"https://plex.tv/users/{plex_server.plex_tv.demo_account.uuid}/avatar",
     }
     assert movie["Player"]["title"] == "Living room TV"
     assert movie["Player"]["state"] == "playing"
@@ -288,132 +283,140 @@ async def test_session_shapes(
         address = entry["Player"]["address"]
         assert address.startswith("127."), address
 
-    await pms.pause(film)
-    paused = (await _sessions(http, pms))["Metadata"][0]
+    await plex_server.pause(film)
+    paused = (await _sessions(http, plex_server))["Metadata"][0]
     assert paused["Player"]["state"] == "paused"
-    await pms.stop_session(film)
-    assert [e["Session"]["id"] for e in (await _sessions(http, pms))["Metadata"]] == [
+    await plex_server.stop_session(film)
+    assert [
+        e["Session"]["id"] for e in (await _sessions(http, plex_server))["Metadata"]
+    ] == [
         episode,
         track,
     ]
 
 
 async def test_websocket_follows_every_change(
-    pms: PlexMediaServerStandIn, http: aiohttp.ClientSession
+    plex_server: PlexMediaServerStandIn, http: aiohttp.ClientSession
 ) -> None:
     """Start, pause, resume and stop each send a playing notification with the state."""
     async with http.ws_connect(
-        f"{pms.base_url}/:/websockets/notifications", headers=authed(pms)
+        f"{plex_server.base_url}/:/websockets/notifications",
+        headers=authed(plex_server),
     ) as socket:
-        assert pms.open_websockets == 1
-        session_id = await pms.start_session()
+        assert plex_server.open_websockets == 1
+        session_id = await plex_server.start_session()
         started = _playing(await _next_json(socket))
-        session = pms.sessions[session_id]
+        session = plex_server.sessions[session_id]
         assert started["state"] == "playing"
         assert started["sessionKey"] == session.session_key
         assert started["ratingKey"] == session.item.rating_key
         assert started["key"] == f"/library/metadata/{session.item.rating_key}"
         assert started["clientIdentifier"] == session.player_identifier
-        await pms.pause(session_id)
+        await plex_server.pause(session_id)
         assert _playing(await _next_json(socket))["state"] == "paused"
-        await pms.resume(session_id)
+        await plex_server.resume(session_id)
         assert _playing(await _next_json(socket))["state"] == "playing"
-        await pms.stop_session(session_id)
+        await plex_server.stop_session(session_id)
         assert _playing(await _next_json(socket))["state"] == "stopped"
-        assert await pms.send_notification("activity") == 1
+        assert await plex_server.send_notification("activity") == 1
         activity = (await _next_json(socket))["NotificationContainer"]
         assert activity["type"] == "activity"
         assert activity["ActivityNotification"][0]["Activity"]["type"]
-        await pms.send_notification("timeline", [{"itemID": "7", "state": 5}])
+        await plex_server.send_notification("timeline", [{"itemID": "7", "state": 5}])
         timeline = (await _next_json(socket))["NotificationContainer"]
         assert timeline == {
             "type": "timeline",
             "size": 1,
             "TimelineEntry": [{"itemID": "7", "state": 5}],
         }
-    (connection,) = pms.websockets
+    (connection,) = plex_server.websockets
     assert connection.token_source == "header"
     assert "X-Plex-Token" not in connection.query
     assert connection.client_identifier == "server-test"
-    assert pms.peak_websockets("server-test") == 1
+    assert plex_server.peak_websockets("server-test") == 1
     async with asyncio.timeout(WAIT):
-        while pms.open_websockets:
+        while plex_server.open_websockets:
             await asyncio.sleep(0.01)
     assert not connection.open
 
 
 async def test_websocket_token_checks_and_query_token(
-    pms: PlexMediaServerStandIn, http: aiohttp.ClientSession
+    plex_server: PlexMediaServerStandIn, http: aiohttp.ClientSession
 ) -> None:
     """A wrong token is 401; a token in the query works but is recorded as such."""
-    url = f"{pms.base_url}/:/websockets/notifications"
+    url = f"{plex_server.base_url}/:/websockets/notifications"
     for headers in (JSON, {**JSON, "X-Plex-Token": "wrong"}):
         with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
             await http.ws_connect(url, headers=headers)
         assert refused.value.status == 401
     async with http.ws_connect(
-        url, headers=JSON, params={"X-Plex-Token": pms.server.access_token}
+        url, headers=JSON, params={"X-Plex-Token": plex_server.server.access_token}
     ):
         pass
     async with http.ws_connect(
-        url, headers=authed(pms), params={"X-Plex-Token": pms.server.access_token}
+        url,
+        headers=authed(plex_server),
+        params={"X-Plex-Token": plex_server.server.access_token},
     ):
         pass
-    assert [c.token_source for c in pms.websockets] == ["query", "both"]
-    assert pms.websockets[0].query["X-Plex-Token"] == pms.server.access_token
-    assert pms.count("websocket") == 4
+    assert [c.token_source for c in plex_server.websockets] == ["query", "both"]
+    assert (
+        plex_server.websockets[0].query["X-Plex-Token"]
+        == plex_server.server.access_token
+    )
+    assert plex_server.count("websocket") == 4
 
 
 async def test_drop_and_refuse_websockets(
-    pms: PlexMediaServerStandIn, http: aiohttp.ClientSession
+    plex_server: PlexMediaServerStandIn, http: aiohttp.ClientSession
 ) -> None:
     """drop_websockets cuts every socket; refuse_websockets answers 503; peaks are kept."""
-    url = f"{pms.base_url}/:/websockets/notifications"
-    first = await http.ws_connect(url, headers=authed(pms))
+    url = f"{plex_server.base_url}/:/websockets/notifications"
+    first = await http.ws_connect(url, headers=authed(plex_server))
     other = await http.ws_connect(
-        url, headers={**authed(pms), "X-Plex-Client-Identifier": "another"}
+        url, headers={**authed(plex_server), "X-Plex-Client-Identifier": "another"}
     )
-    second = await http.ws_connect(url, headers=authed(pms))
-    assert pms.open_websockets == 3
-    assert pms.peak_websockets("server-test") == 2
-    assert pms.peak_websockets("another") == 1
-    assert pms.peak_websockets() == 2
+    second = await http.ws_connect(url, headers=authed(plex_server))
+    assert plex_server.open_websockets == 3
+    assert plex_server.peak_websockets("server-test") == 2
+    assert plex_server.peak_websockets("another") == 1
+    assert plex_server.peak_websockets() == 2
 
-    assert await pms.drop_websockets() == 3
-    assert pms.open_websockets == 0
+    assert await plex_server.drop_websockets() == 3
+    assert plex_server.open_websockets == 0
     for socket in (first, other, second):
         message = await socket.receive(timeout=WAIT)
         assert message.type in (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR)
-    assert await pms.send_notification("status") == 0
+    assert await plex_server.send_notification("status") == 0
 
-    pms.refuse_websockets = True
+    plex_server.refuse_websockets = True
     with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
-        await http.ws_connect(url, headers=authed(pms))
+        await http.ws_connect(url, headers=authed(plex_server))
     assert refused.value.status == 503
-    pms.refuse_websockets = False
+    plex_server.refuse_websockets = False
 
-    graceful = await http.ws_connect(url, headers=authed(pms))
-    assert await pms.drop_websockets(graceful=True) == 1
+    graceful = await http.ws_connect(url, headers=authed(plex_server))
+    assert await plex_server.drop_websockets(graceful=True) == 1
     message = await graceful.receive(timeout=WAIT)
     assert message.type == aiohttp.WSMsgType.CLOSE
     assert message.data == aiohttp.WSCloseCode.GOING_AWAY
     await graceful.close()
 
-    pms.inject("websocket", Fault(status=500))
+    plex_server.inject("websocket", Fault(status=500))
     with pytest.raises(aiohttp.WSServerHandshakeError) as faulted:
-        await http.ws_connect(url, headers=authed(pms))
+        await http.ws_connect(url, headers=authed(plex_server))
     assert faulted.value.status == 500
 
 
 async def test_terminate(
-    pms: PlexMediaServerStandIn,
+    plex_server: PlexMediaServerStandIn,
     plex_tv: PlexTvStandIn,
     sam: StandInAccount,
     http: aiohttp.ClientSession,
 ) -> None:
     """Only the owner's token ends a session; unknown ids are 404; the reason is kept."""
-    url = f"{pms.base_url}/status/sessions/terminate"
-    session_id = await pms.start_session()
+    url = f"{plex_server.base_url}/status/sessions/terminate"
+    session_id = await plex_server.start_session()
     query = {"sessionId": session_id, "reason": "Bedtime"}
     async with http.get(url, headers=JSON, params=query) as response:
         assert response.status == 401
@@ -422,19 +425,20 @@ async def test_terminate(
     ) as response:
         assert response.status == 401
     async with http.get(
-        url, headers=authed(pms), params={"sessionId": "nope", "reason": "x"}
+        url, headers=authed(plex_server), params={"sessionId": "nope", "reason": "x"}
     ) as response:
         assert response.status == 404
-    assert session_id in pms.sessions
+    assert session_id in plex_server.sessions
     async with http.ws_connect(
-        f"{pms.base_url}/:/websockets/notifications", headers=authed(pms)
+        f"{plex_server.base_url}/:/websockets/notifications",
+        headers=authed(plex_server),
     ) as socket:
-        async with http.get(url, headers=authed(pms), params=query) as response:
+        async with http.get(url, headers=authed(plex_server), params=query) as response:
             assert response.status == 200
         assert _playing(await _next_json(socket))["state"] == "stopped"
-    assert pms.sessions == {}
-    assert pms.terminated == {session_id: "Bedtime"}
-    assert (await _sessions(http, pms)) == {"size": 0}
+    assert plex_server.sessions == {}
+    assert plex_server.terminated == {session_id: "Bedtime"}
+    assert (await _sessions(http, plex_server)) == {"size": 0}
 
     shared = StandInServer(name="Friend's server", owned=False)
     sam.servers.append(shared)
@@ -454,34 +458,34 @@ async def test_terminate(
 
 
 async def test_faults_and_records(
-    pms: PlexMediaServerStandIn, http: aiohttp.ClientSession
+    plex_server: PlexMediaServerStandIn, http: aiohttp.ClientSession
 ) -> None:
     """Faults are injected per endpoint; requests are recorded with headers and query."""
-    pms.inject("sessions", Fault(status=500), times=2)
+    plex_server.inject("sessions", Fault(status=500), times=2)
     for expected in (500, 500, 200):
         async with http.get(
-            f"{pms.base_url}/status/sessions",
-            headers=authed(pms),
+            f"{plex_server.base_url}/status/sessions",
+            headers=authed(plex_server),
             params={"includeExtra": "1"},
         ) as response:
             assert response.status == expected
-    assert pms.count("sessions") == 3
-    assert pms.requests[-1].query == {"includeExtra": "1"}
-    assert pms.requests[-1].headers["Accept"] == "application/json"
+    assert plex_server.count("sessions") == 3
+    assert plex_server.requests[-1].query == {"includeExtra": "1"}
+    assert plex_server.requests[-1].headers["Accept"] == "application/json"
     # Until cleared: aiohttp retries a GET once when the server disconnects.
-    pms.inject("identity", Fault(drop=True), times=None)
+    plex_server.inject("identity", Fault(drop=True), times=None)
     with pytest.raises(aiohttp.ServerDisconnectedError):
-        async with http.get(f"{pms.base_url}/identity"):
+        async with http.get(f"{plex_server.base_url}/identity"):
             pass
-    pms.clear_faults()
-    async with http.get(f"{pms.base_url}/identity") as response:
+    plex_server.clear_faults()
+    async with http.get(f"{plex_server.base_url}/identity") as response:
         assert response.status == 200
     with pytest.raises(ValueError, match="Unknown endpoint"):
-        pms.inject("get_pin", Fault())
+        plex_server.inject("get_pin", Fault())
 
 
 async def test_webhook_post_has_payload_and_thumb(
-    pms: PlexMediaServerStandIn,
+    plex_server: PlexMediaServerStandIn,
     plex_tv: PlexTvStandIn,
     sam: StandInAccount,
     receiver: Receiver,
@@ -489,8 +493,8 @@ async def test_webhook_post_has_payload_and_thumb(
     """Every account that reaches the server gets a multipart post with both parts."""
     plex_tv.demo_account.set_webhooks([f"{receiver.url}/one", f"{receiver.url}/two"])
     sam.set_webhooks([f"{receiver.url}/not-reaching-this-server"])
-    session_id = await pms.start_session(media_type="episode")
-    assert await pms.post_event("media.play", session=session_id) == [200, 200]
+    session_id = await plex_server.start_session(media_type="episode")
+    assert await plex_server.post_event("media.play", session=session_id) == [200, 200]
     assert len(receiver.posts) == 2
     assert receiver.content_types == ["multipart/form-data"] * 2
     parts = receiver.posts[0]
@@ -498,7 +502,7 @@ async def test_webhook_post_has_payload_and_thumb(
     _, payload_type, raw = parts["payload"]
     assert payload_type == "application/json"
     payload = json.loads(raw)
-    session = pms.sessions[session_id]
+    session = plex_server.sessions[session_id]
     account = plex_tv.demo_account
     assert payload == {
         "event": "media.play",
@@ -509,7 +513,10 @@ async def test_webhook_post_has_payload_and_thumb(
             "thumb": f"https://plex.tv/users/{account.uuid}/avatar",
             "title": "Demo Person",
         },
-        "Server": {"title": "Media Shelf", "uuid": pms.server.machine_identifier},
+        "Server": {
+            "title": "Media Shelf",
+            "uuid": plex_server.server.machine_identifier,
+        },
         "Player": {
             "local": True,
             "publicAddress": "127.0.0.1",
@@ -542,32 +549,34 @@ async def test_webhook_post_has_payload_and_thumb(
     assert thumb.endswith(b"\xff\xd9")
     assert 100 < len(thumb) < 1000
 
-    await pms.pause(session_id)
-    assert await pms.post_event("media.pause", session=session_id) == [200, 200]
+    await plex_server.pause(session_id)
+    assert await plex_server.post_event("media.pause", session=session_id) == [200, 200]
     assert set(receiver.posts[-1]) == {"payload"}
-    assert [d.event for d in pms.deliveries] == ["media.play"] * 2 + ["media.pause"] * 2
-    assert {d.account for d in pms.deliveries} == {"demo"}
+    assert [d.event for d in plex_server.deliveries] == ["media.play"] * 2 + [
+        "media.pause"
+    ] * 2
+    assert {d.account for d in plex_server.deliveries} == {"demo"}
 
 
 async def test_webhook_flags_and_library_events(
-    pms: PlexMediaServerStandIn,
+    plex_server: PlexMediaServerStandIn,
     plex_tv: PlexTvStandIn,
     sam: StandInAccount,
     receiver: Receiver,
 ) -> None:
     """`user` is the receiver's own play, `owner` its server; library.new has a poster."""
-    sam.servers.append(pms.server)
+    sam.servers.append(plex_server.server)
     plex_tv.demo_account.set_webhooks([f"{receiver.url}/owner"])
     sam.set_webhooks([f"{receiver.url}/sam"])
-    session_id = await pms.start_session(user="Sam")
-    assert await pms.post_event("media.stop", session=session_id) == [200, 200]
+    session_id = await plex_server.start_session(user="Sam")
+    assert await plex_server.post_event("media.stop", session=session_id) == [200, 200]
     owner_view, sam_view = (json.loads(p["payload"][2]) for p in receiver.posts)
     assert (owner_view["user"], owner_view["owner"]) == (False, True)
     assert (sam_view["user"], sam_view["owner"]) == (True, False)
     assert owner_view["Account"]["title"] == "Sam"
 
     metadata = {"type": "movie", "title": "Brand New", "ratingKey": "42"}
-    assert await pms.post_event("library.new", metadata=metadata) == [200, 200]
+    assert await plex_server.post_event("library.new", metadata=metadata) == [200, 200]
     new = json.loads(receiver.posts[-1]["payload"][2])
     assert new["Metadata"] == metadata
     assert "Player" not in new
@@ -575,7 +584,7 @@ async def test_webhook_flags_and_library_events(
 
 
 async def test_webhooks_go_to_loopback_only(
-    pms: PlexMediaServerStandIn, plex_tv: PlexTvStandIn, receiver: Receiver
+    plex_server: PlexMediaServerStandIn, plex_tv: PlexTvStandIn, receiver: Receiver
 ) -> None:
     """A non-loopback URL makes post_event raise before anything is posted."""
     assert is_loopback_url("http://127.0.0.5:80/x")
@@ -590,40 +599,40 @@ async def test_webhooks_go_to_loopback_only(
         [f"{receiver.url}/fine", "http://homeassistant.local:8123/api/webhook/x"]
     )
     with pytest.raises(ValueError, match=r"homeassistant\.local"):
-        await pms.post_event("library.new")
+        await plex_server.post_event("library.new")
     assert receiver.posts == []
-    assert pms.deliveries == []
+    assert plex_server.deliveries == []
 
 
 async def test_webhook_statuses(
-    pms: PlexMediaServerStandIn, plex_tv: PlexTvStandIn, receiver: Receiver
+    plex_server: PlexMediaServerStandIn, plex_tv: PlexTvStandIn, receiver: Receiver
 ) -> None:
     """post_event returns each status, 0 where the connection was refused."""
     receiver.status = 410
     plex_tv.demo_account.set_webhooks(
         [f"{receiver.url}/gone", "http://127.0.0.1:1/closed"]
     )
-    assert await pms.post_event(
-        "media.scrobble", session=await pms.start_session()
+    assert await plex_server.post_event(
+        "media.scrobble", session=await plex_server.start_session()
     ) == [
         410,
         0,
     ]
-    assert [d.status for d in pms.deliveries] == [410, 0]
+    assert [d.status for d in plex_server.deliveries] == [410, 0]
 
 
 async def test_auto_webhooks_follow_the_controls(
-    pms: PlexMediaServerStandIn, plex_tv: PlexTvStandIn, receiver: Receiver
+    plex_server: PlexMediaServerStandIn, plex_tv: PlexTvStandIn, receiver: Receiver
 ) -> None:
     """With auto_webhooks, each control posts its media event, as a real server does."""
     plex_tv.demo_account.set_webhooks([receiver.url])
-    session_id = await pms.start_session()
+    session_id = await plex_server.start_session()
     assert receiver.posts == []
-    pms.auto_webhooks = True
-    await pms.pause(session_id)
-    await pms.resume(session_id)
-    await pms.stop_session(session_id)
-    await pms.start_session()
+    plex_server.auto_webhooks = True
+    await plex_server.pause(session_id)
+    await plex_server.resume(session_id)
+    await plex_server.stop_session(session_id)
+    await plex_server.start_session()
     assert [json.loads(p["payload"][2])["event"] for p in receiver.posts] == [
         "media.pause",
         "media.resume",
@@ -633,14 +642,14 @@ async def test_auto_webhooks_follow_the_controls(
 
 
 async def test_demo_page(
-    pms: PlexMediaServerStandIn,
+    plex_server: PlexMediaServerStandIn,
     plex_tv: PlexTvStandIn,
     receiver: Receiver,
     http: aiohttp.ClientSession,
 ) -> None:
     """The demo buttons drive the same controls, and library.new reaches the webhooks."""
     plex_tv.demo_account.set_webhooks([receiver.url])
-    async with http.get(f"{pms.base_url}/demo") as response:
+    async with http.get(f"{plex_server.base_url}/demo") as response:
         page = await response.text()
     for label in (
         "Play a film",
@@ -653,39 +662,39 @@ async def test_demo_page(
         assert label in page
 
     async def press(action: str) -> str:
-        async with http.post(f"{pms.base_url}/demo/{action}") as response:
+        async with http.post(f"{plex_server.base_url}/demo/{action}") as response:
             assert response.status == 200
             assert response.url.path == "/demo"
             return await response.text()
 
     await press("play")
-    (film,) = pms.sessions.values()
+    (film,) = plex_server.sessions.values()
     assert film.state == "playing"
     await press("pause")
     assert film.state == "paused"
     await press("resume")
     assert film.state == "playing"
     page = await press("transcode")
-    remote = list(pms.sessions.values())[-1]
+    remote = list(plex_server.sessions.values())[-1]
     assert (remote.transcode, remote.location) == (True, "wan")
     assert "transcoding, wan" in page
     await press("stop")
-    assert list(pms.sessions.values()) == [film]
+    assert list(plex_server.sessions.values()) == [film]
     await press("library_new")
     assert [json.loads(p["payload"][2])["event"] for p in receiver.posts] == [
         "library.new"
     ]
-    async with http.post(f"{pms.base_url}/demo/explode") as response:
+    async with http.post(f"{plex_server.base_url}/demo/explode") as response:
         assert response.status == 404
 
 
 async def test_session_metadata_is_reusable(plex_tv: PlexTvStandIn) -> None:
     """The session builder works on a session without a running server."""
-    pms = PlexMediaServerStandIn(plex_tv)
-    assert pms.owner is plex_tv.demo_account
-    assert pms.accounts() == [plex_tv.demo_account]
-    session_id = await pms.start_session(media_type="track")
-    metadata = session_metadata(pms.sessions[session_id])
+    plex_server = PlexMediaServerStandIn(plex_tv)
+    assert plex_server.owner is plex_tv.demo_account
+    assert plex_server.accounts() == [plex_tv.demo_account]
+    session_id = await plex_server.start_session(media_type="track")
+    metadata = session_metadata(plex_server.sessions[session_id])
     assert metadata["type"] == "track"
     assert metadata["grandparentTitle"] == "An Artist"
     assert metadata["Session"]["id"] == session_id
