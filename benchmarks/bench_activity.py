@@ -41,10 +41,7 @@ from collections.abc import Callable, Sequence
 import contextlib
 from dataclasses import dataclass, field
 import gc
-import multiprocessing
 from multiprocessing.connection import Connection
-import os
-import shutil
 import statistics
 import time
 import tracemalloc
@@ -57,9 +54,13 @@ from homeassistant.core import Event, EventStateChangedData, HomeAssistant, call
 from homeassistant.helpers import entity_registry as er
 
 from benchmarks import print_target
-from benchmarks.bench_setup import _start_home_assistant, linked_entry
+from benchmarks.bench_setup import (
+    _start_home_assistant,
+    linked_entry,
+    standins_in_a_process,
+)
 from custom_components.plex_link import activity
-from custom_components.plex_link.const import CONF_EVENTS, DOMAIN, PLEX_TV_URL_ENV
+from custom_components.plex_link.const import CONF_EVENTS, DOMAIN
 from tests.live import ROOT, StandInThread
 from tests.standin import StandInServer
 from tests.standin.server import PlexMediaServerStandIn
@@ -883,21 +884,10 @@ def main() -> None:
         help="events on, and the servers post every change as a Plex Pass server does",
     )
     args = parser.parse_args()
-    spawn = multiprocessing.get_context("spawn")
-    connection, standins_end = spawn.Pipe()
-    standins = spawn.Process(
-        target=_serve_standins, args=(standins_end, args.webhooks), daemon=True
-    )
-    standins.start()
-    url, token, uuid, demo_server = connection.recv()
-    os.environ[PLEX_TV_URL_ENV] = url
-    shutil.rmtree(CONFIG_DIR, ignore_errors=True)
-    CONFIG_DIR.mkdir(parents=True)
-    try:
+    with standins_in_a_process(
+        _serve_standins, args.webhooks, config_dir=CONFIG_DIR
+    ) as (connection, (_, token, uuid, demo_server)):
         asyncio.run(_measure(connection, token, uuid, demo_server, args))
-    finally:
-        connection.send(None)
-        standins.join(timeout=10)
 
 
 if __name__ == "__main__":

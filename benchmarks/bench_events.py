@@ -24,11 +24,8 @@ from collections.abc import Callable
 import contextlib
 from dataclasses import dataclass
 import itertools
-import multiprocessing
 from multiprocessing.connection import Connection
-import os
 from pathlib import Path
-import shutil
 import statistics
 import time
 from typing import Any
@@ -39,8 +36,11 @@ from homeassistant.const import CONF_WEBHOOK_ID, EVENT_STATE_CHANGED
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 
 from benchmarks import print_target
-from benchmarks.bench_setup import _start_home_assistant, linked_entry
-from custom_components.plex_link.const import PLEX_TV_URL_ENV
+from benchmarks.bench_setup import (
+    _start_home_assistant,
+    linked_entry,
+    standins_in_a_process,
+)
 from custom_components.plex_link.plexserver import webhook as plexserver_webhook
 from tests.live import ROOT, StandInThread
 from tests.standin.server import PlexMediaServerStandIn, StandInItem, item_metadata
@@ -331,19 +331,11 @@ def main() -> None:
         help="events per second offered in the bursts",
     )
     args = parser.parse_args()
-    spawn = multiprocessing.get_context("spawn")
-    connection, standins_end = spawn.Pipe()
-    standins = spawn.Process(target=_serve_standins, args=(standins_end,), daemon=True)
-    standins.start()
-    url, token, uuid = connection.recv()
-    os.environ[PLEX_TV_URL_ENV] = url
-    shutil.rmtree(CONFIG_DIR, ignore_errors=True)
-    CONFIG_DIR.mkdir(parents=True)
-    try:
+    with standins_in_a_process(_serve_standins, config_dir=CONFIG_DIR) as (
+        connection,
+        (_, token, uuid),
+    ):
         asyncio.run(_measure(CONFIG_DIR, connection, token, uuid, args))
-    finally:
-        connection.send(None)
-        standins.join(timeout=10)
 
 
 if __name__ == "__main__":

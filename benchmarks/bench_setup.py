@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from collections.abc import Callable, Iterator
+import contextlib
 from datetime import timedelta
 import gc
 import multiprocessing
@@ -263,6 +265,31 @@ async def _measure(
     )
 
 
+@contextlib.contextmanager
+def standins_in_a_process(
+    serve: Callable[..., None], *args: Any, config_dir: Path
+) -> Iterator[tuple[Connection, tuple[Any, ...]]]:
+    """Serve the stand-ins in a process of their own and point Plex Link at them.
+
+    serve gets its end of a pipe and args, and first sends a tuple that starts
+    with plex.tv's URL. Yields this end of the pipe and that tuple, with a
+    fresh config_dir; at the end tells the process to stop and waits for it.
+    """
+    spawn = multiprocessing.get_context("spawn")
+    connection, standins_end = spawn.Pipe()
+    standins = spawn.Process(target=serve, args=(standins_end, *args), daemon=True)
+    standins.start()
+    ready: tuple[Any, ...] = connection.recv()
+    os.environ[PLEX_TV_URL_ENV] = ready[0]
+    shutil.rmtree(config_dir, ignore_errors=True)
+    config_dir.mkdir(parents=True)
+    try:
+        yield connection, ready
+    finally:
+        connection.send(None)
+        standins.join(timeout=10)
+
+
 def main() -> None:
     """Start the stand-in process, point Plex Link at it and measure."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -273,23 +300,10 @@ def main() -> None:
         "--entries", type=int, nargs="+", default=[1, 10, 100], help="entry counts"
     )
     args = parser.parse_args()
-    spawn = multiprocessing.get_context("spawn")
-    connection, standin_end = spawn.Pipe()
-    standin = spawn.Process(
-        target=_serve_standin,
-        args=(standin_end, args.timed + 1 + max(args.entries)),
-        daemon=True,
-    )
-    standin.start()
-    url, accounts = connection.recv()
-    os.environ[PLEX_TV_URL_ENV] = url
-    shutil.rmtree(CONFIG_DIR, ignore_errors=True)
-    CONFIG_DIR.mkdir(parents=True)
-    try:
+    with standins_in_a_process(
+        _serve_standin, args.timed + 1 + max(args.entries), config_dir=CONFIG_DIR
+    ) as (connection, (_, accounts)):
         asyncio.run(_measure(CONFIG_DIR, connection, accounts, args))
-    finally:
-        connection.send(None)
-        standin.join(timeout=10)
 
 
 if __name__ == "__main__":
