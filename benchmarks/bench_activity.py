@@ -23,7 +23,10 @@ reads: it is scaled down (the followed servers' poll interval set to 5 min /
 --scale for about --idle seconds, whole intervals) and the reads are scaled
 back up to an hour. Busy
 is real time: each server's session pauses or resumes every --busy-every
-seconds for --busy seconds. CPU is Home Assistant's process time from each
+seconds for --busy seconds. Steady playback is real time too: one film plays
+on the demo server while its player reports its timeline (a `playing`
+notification with nothing changed) every --steady-every seconds, --steady
+times; the reads it cost are scaled up to an hour. CPU is Home Assistant's process time from each
 round of changes to its last state, less Home Assistant's idle rate (measured
 before any server is followed) and the benchmark's own cost of a round.
 Memory is tracemalloc's growth while Plex Link starts following servers
@@ -31,6 +34,7 @@ whose devices are already there (plex.tv lists them without their access
 token until then): first the demo server, then 9 more.
 
     python -m benchmarks.bench_activity [--changes 60] [--quick 5] [--servers 1 10]
+        [--steady 10] [--steady-every 1]
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 import contextlib
 from dataclasses import dataclass, field
+from datetime import timedelta
 import gc
 from multiprocessing.connection import Connection
 import statistics
@@ -71,6 +76,7 @@ CYCLE = ("start", "pause", "resume", "stop")
 POLL_INTERVAL = 30.0  # seconds, what a Tautulli-style poller waits between looks
 BANDWIDTH = 3000  # kbit/s of each session, transcoded for a player outside the home
 WAIT = 15.0  # seconds a change may take to show before it counts as lost
+HOUR = timedelta(hours=1)
 # One server's step: (index of the server, action, title of the film it starts).
 Step = tuple[int, str, str]
 
@@ -173,6 +179,15 @@ class Servers:
         await asyncio.sleep(max(0.0, start + duration - loop.time()))
         return made
 
+    async def steady(self, reports: int, every: float) -> int:
+        """Report the demo server's sessions' timelines reports times, every seconds; return the rounds."""
+        server = self.servers[0]
+        before = server.timeline_reports
+        server.start_timelines(every, limit=reports)
+        assert server.timeline_task is not None
+        await server.timeline_task
+        return server.timeline_reports - before
+
     def counts(self) -> list[tuple[int, int]]:
         """Return each server's (sessions reads, websocket opens) so far."""
         return [
@@ -204,6 +219,8 @@ def _serve_standins(connection: Connection, webhooks: bool) -> None:
                 connection.send(standins.run(servers.changes(*arguments), None))
             elif name == "busy":
                 connection.send(standins.run(servers.busy(*arguments), None))
+            elif name == "steady":
+                connection.send(standins.run(servers.steady(*arguments), None))
             elif name == "counts":
                 connection.send(standins.call(servers.counts))
             elif name == "webhooks":
@@ -267,6 +284,21 @@ class Timing:
     def all(self) -> list[float]:
         """Return every latency of the series."""
         return [value for values in self.latencies.values() for value in values]
+
+
+@dataclass
+class Steady:
+    """Steady playback: timeline reports with nothing changed, and the reads they cost."""
+
+    reports: int
+    seconds: float  # of real time the reports took
+    reads: int
+    moved: float  # seconds the session's position moved meanwhile
+
+    @property
+    def reads_an_hour(self) -> float:
+        """Return the reads the reports cost, scaled up to an hour."""
+        return self.reads / self.seconds * 3600 if self.seconds else 0.0
 
 
 @dataclass
@@ -579,6 +611,29 @@ class Bench:
             await self.run([[(0, "stop", "")]])
         return quick
 
+    async def steady(self, reports: int, every: float) -> Steady:
+        """Play a film on the demo server while its player reports its timeline; count the reads.
+
+        A read first puts the safety poll 5 minutes off, so that a run shorter
+        than that counts no poll.
+        """
+        await self.run([[(0, "start", self.title())]])
+        coordinator = next(
+            c for c in self.coordinators if c.server_name == self.followed[0].name
+        )
+        await coordinator.async_refresh()
+        await self.settle()
+        offset = coordinator.data[0].view_offset_ms or 0
+        before = (await self.counts())[0][0]
+        wall = time.monotonic()
+        sent: int = await self.ask("steady", reports, every)
+        elapsed = time.monotonic() - wall
+        await self.settle()  # a read a report asked for shows by now
+        reads = (await self.counts())[0][0] - before
+        moved = ((coordinator.data[0].view_offset_ms or 0) - offset) / 1000
+        await self.run([[(0, "stop", "")]])
+        return Steady(reports=sent, seconds=elapsed, reads=reads, moved=moved)
+
     async def counts(self) -> list[tuple[int, int]]:
         """Return each server's (sessions reads, websocket opens) at the stand-ins."""
         counts: list[tuple[int, int]] = await self.ask("counts")
@@ -706,6 +761,7 @@ async def _measure(
     hass = await _start_home_assistant(CONFIG_DIR)
     results: list[AtScale] = []
     quick: Quick | None = None
+    steady: Steady | None = None
     try:
         bench = Bench(hass, connection, uuid, args.webhooks)
         await bench.link(token)
@@ -722,10 +778,12 @@ async def _measure(
                 )
             if servers == 1 and args.quick:
                 quick = await bench.quick(args.quick)
+            if servers == 1 and args.steady:
+                steady = await bench.steady(args.steady, args.steady_every)
             results.append(await _measure_at(bench, servers, memory, args))
     finally:
         await hass.async_stop()
-    _report(results, quick, bench, args)
+    _report(results, quick, steady, bench, args)
 
 
 def _ms(seconds: float) -> str:
@@ -751,6 +809,7 @@ def _summary(values: list[float]) -> str:
 def _report(
     results: list[AtScale],
     quick: Quick | None,
+    steady: Steady | None,
     bench: Bench,
     args: argparse.Namespace,
 ) -> None:
@@ -817,6 +876,16 @@ def _report(
                 + f"; {quick.lost} lost; {statistics.mean(quick.reads):.1f} reads and "
                 f"{statistics.mean(quick.states):.1f} states each"
             )
+        if result.servers == 1 and steady is not None:
+            print(
+                f"  steady playback, the player reporting its timeline every "
+                f"{args.steady_every:g} s with nothing changed ({steady.reports} "
+                f"reports in {steady.seconds:.1f} s): {steady.reads} reads while the "
+                f"position Plex Link shows moved {steady.moved:.1f} s; "
+                f"/status/sessions reads an hour: {steady.reads_an_hour:,.0f} from the "
+                f"reports, plus {HOUR / activity.POLL_INTERVAL:.0f} from the 5-minute "
+                "safety poll"
+            )
         print(
             f"  requests per server and hour at the server: idle "
             f"{result.idle_reads:.1f} reads (the 5 min poll run {args.scale:g}x faster "
@@ -843,6 +912,12 @@ def _report(
                 f"{_ms(_p95(latencies))} over {len(latencies)} changes",
                 _p95(latencies) < 2,
             )
+    if steady is not None:
+        print_target(
+            "steady playback costs no more reads than the safety poll",
+            f"{steady.reads_an_hour:,.0f} reads an hour besides it",
+            steady.reads == 0,
+        )
     lost = sum(r.watching.lost + r.transcoding.lost for r in results)
     lost += quick.lost if quick else 0
     print_target("no change lost", f"{lost} lost", lost == 0)
@@ -877,6 +952,18 @@ def main() -> None:
     )
     parser.add_argument(
         "--busy-every", type=float, default=10, help="seconds between busy changes"
+    )
+    parser.add_argument(
+        "--steady",
+        type=int,
+        default=10,
+        help="timeline reports of steady playback (0: none)",
+    )
+    parser.add_argument(
+        "--steady-every",
+        type=float,
+        default=1.0,
+        help="seconds between timeline reports (1: a chatty player)",
     )
     parser.add_argument(
         "--webhooks",

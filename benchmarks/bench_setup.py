@@ -1,5 +1,8 @@
 """Plex Link inside Home Assistant: setup time, memory per entry, plex.tv requests per hour.
 
+The requests are counted with events on (the stand-in's accounts have Plex
+Pass), with Home Assistant's scheduler run through a simulated hour.
+
 Home Assistant starts as the hass command starts it (bootstrap, frontend, http
 on a free loopback port, configuration in artifacts/bench-home-assistant). The plex.tv
 stand-in serves from a process of its own, so its memory is not counted.
@@ -42,6 +45,7 @@ from custom_components.plex_link.const import (
     PLEX_TV_URL_ENV,
 )
 from custom_components.plex_link.coordinator import UPDATE_INTERVAL
+from custom_components.plex_link.webhooks import SYNC_INTERVAL
 from tests.live import ROOT, StandInThread, write_configuration
 from tests.standin import StandInServer
 
@@ -251,9 +255,10 @@ async def _measure(
     for count, size in memory.items():
         print(f"  {count:>4} loaded: {size / 1024:.0f} KB per entry")
     print(
-        f"plex.tv requests per account ({entries.loaded} accounts): {hourly:.1f} per hour "
-        f"(account, servers and webhook list every {UPDATE_INTERVAL.seconds // 60} min), "
-        f"{pings:.0f} ping in the first day"
+        f"plex.tv requests per account with events on ({entries.loaded} accounts): "
+        f"{hourly:.1f} per hour (account and servers every "
+        f"{UPDATE_INTERVAL.seconds // 60} min, the webhook list every "
+        f"{SYNC_INTERVAL.seconds // 60} min), {pings:.0f} ping in the first day"
     )
     worst = max(memory.values())
     print("\nTargets")

@@ -172,10 +172,11 @@ async def home_assistant_url(
 ) -> str:
     """Serve Home Assistant's HTTP API on loopback, as its internal URL, with Plex Link set up.
 
-    Plex Link is set up first, so its views and the webhook view exist before
-    the server starts.
+    Plex Link and the media player component are set up first, so their views
+    (the webhook's, the media player proxy's) exist before the server starts.
     """
     assert await async_setup_component(hass, DOMAIN, {})
+    assert await async_setup_component(hass, "media_player", {})
     client = await hass_client_no_auth()
     hass.config.internal_url = f"http://127.0.0.1:{client.server.port}"
     return hass.config.internal_url

@@ -10,11 +10,14 @@ start, pause, resume and stop.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 import logging
 import re
+import time
 from typing import Any
 
+import aiohttp
 from homeassistant.components.recorder import Recorder
 from homeassistant.components.recorder.history import get_significant_states
 from homeassistant.config_entries import ConfigEntryState
@@ -45,11 +48,12 @@ from custom_components.plex_link.activity import PlexLinkActivityCoordinator
 from custom_components.plex_link.const import DOMAIN
 from custom_components.plex_link.coordinator import server_device_identifier
 from custom_components.plex_link.plexserver import NotificationListener, WebhookEvent
+from custom_components.plex_link.plextv import PlexTvClient
 from custom_components.plex_link.webhooks import event_signal
 
 from .conftest import wait_for
 from .standin import CLOSED_PORT, Fault, PlexTvStandIn, StandInServer
-from .standin.server import PlexMediaServerStandIn
+from .standin.server import PlexMediaServerStandIn, session_metadata
 
 WATCHING = "sensor.media_shelf_watching"
 TRANSCODING = "sensor.media_shelf_transcoding"
@@ -62,17 +66,20 @@ REFUSED_LINE = "Media Shelf does not let Plex Link see its activity"
 
 @pytest.fixture(autouse=True)
 def fast_activity(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Reconnect after 10 ms (up to 50 ms), time requests out after 0.3 s, debounce 50 ms.
+    """Reconnect after 10 ms (up to 50 ms), time requests out after 2 s, debounce 50 ms.
 
     The websocket heartbeat is an hour, so that moving the clock to fire a poll
-    does not also fire a ping's timeout.
+    does not also fire a ping's timeout. Requests to a server get 2 s and
+    plex.tv 5 s: a loaded machine must not fail a read or a handshake that a
+    test expects to succeed.
     """
     monkeypatch.setattr(NotificationListener, "initial_backoff", 0.01)
     monkeypatch.setattr(NotificationListener, "max_backoff", 0.05)
     monkeypatch.setattr(NotificationListener, "heartbeat", 3600.0)
-    monkeypatch.setattr(PlexLinkActivityCoordinator, "request_timeout", 0.3)
-    monkeypatch.setattr(PlexLinkActivityCoordinator, "connect_timeout", 0.3)
+    monkeypatch.setattr(PlexLinkActivityCoordinator, "request_timeout", 2.0)
+    monkeypatch.setattr(PlexLinkActivityCoordinator, "connect_timeout", 2.0)
     monkeypatch.setattr(activity, "REFRESH_COOLDOWN", 0.05)
+    monkeypatch.setattr(PlexTvClient, "request_timeout", 5.0)
 
 
 def state(hass: HomeAssistant, entity_id: str) -> str | None:
@@ -92,8 +99,26 @@ def coordinator_of(
 
 
 async def settle(hass: HomeAssistant) -> None:
-    """Let every task, background ones included, finish."""
+    """Let every task, background ones included, finish.
+
+    The notification listener runs in a task of its own, which this does not
+    wait for: wait for what it does (a socket open, a read) first.
+    """
     await hass.async_block_till_done(wait_background_tasks=True)
+
+
+async def followed_live(hass: HomeAssistant, server: PlexMediaServerStandIn) -> None:
+    """Wait until the server's sessions show and its socket is open and read, then settle.
+
+    The first read comes at setup; the socket's opening asks for a second one,
+    from the listener's task, which settle() alone would not wait for.
+    """
+    await wait_for(
+        lambda: state(hass, WATCHING) == "0"
+        and server.open_websockets == 1
+        and server.count("sessions") >= 2
+    )
+    await settle(hass)
 
 
 def assert_no_secrets(
@@ -147,9 +172,7 @@ async def linked(
     """Set up the demo account, and wait until its server's activity is followed live."""
     caplog.set_level(logging.DEBUG)
     await set_up(hass, mock_config_entry)
-    await wait_for(
-        lambda: state(hass, WATCHING) == "0" and plex_server.open_websockets == 1
-    )
+    await followed_live(hass, plex_server)
     return mock_config_entry
 
 
@@ -244,11 +267,30 @@ async def test_transcoding_bandwidth_and_the_session_list(
         "transcoding": True,
         "location": "wan",
     }
-    assert sessions[2]["artist"] == "An Artist"
+    assert (sessions[2]["artist"], sessions[2]["album"]) == ("An Artist", "An Album")
     assert "show" not in sessions[0]
     everything = repr([hass.states.get(entity_id) for entity_id in ACTIVITY_SENSORS])
     assert "127.0.0" not in everything
     assert plex_server.server.access_token not in everything
+
+
+async def test_stream_decisions_without_a_transcode_session(
+    hass: HomeAssistant, plex_server: PlexMediaServerStandIn, linked: MockConfigEntry
+) -> None:
+    """A session whose streams say transcode, with no TranscodeSession, is transcoding."""
+    await plex_server.start_session(transcode=True, transcode_session=False)
+    await wait_for(lambda: state(hass, WATCHING) == "1")
+    assert "TranscodeSession" not in session_metadata(
+        next(iter(plex_server.sessions.values()))
+    )
+    assert state(hass, TRANSCODING) == "1"
+    assert listed(hass)[0]["transcoding"] is True
+    response = await _call(hass, "get_sessions")
+    (session,) = response["sessions"]
+    assert (session["video_decision"], session["audio_decision"]) == (
+        "transcode",
+        "transcode",
+    )
 
 
 async def test_sensors_sit_on_the_server_device(
@@ -391,10 +433,11 @@ async def test_notifications_within_the_cooldown_cost_one_more_read(
     mock_config_entry: MockConfigEntry,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The first notification is read at once; the ones after it share one read at the cooldown's end.
+    """The first change is read at once; the ones after it share one read at the cooldown's end.
 
-    The cooldown is a minute here, and each notification is seen by Plex Link
-    before the next is sent, so only the debouncing can keep the reads down.
+    The cooldown is a minute here, and each notification (a pause, a resume, in
+    turn: each a change that asks for a read) is seen by Plex Link before the
+    next is sent, so only the debouncing can keep the reads down.
     """
     monkeypatch.setattr(activity, "REFRESH_COOLDOWN", 60.0)
     seen: list[None] = []
@@ -417,14 +460,16 @@ async def test_notifications_within_the_cooldown_cost_one_more_read(
 
     session = await plex_server.start_session()
     await wait_for(lambda: state(hass, WATCHING) == "1")
-    for notified in range(len(seen) + 1, len(seen) + 21):
+    before = len(seen)
+    for number in range(1, 21):
         await plex_server.send_notification(
-            "playing", [{"sessionKey": "1", "state": "playing"}]
+            "playing",
+            [{"sessionKey": "1", "state": ("playing", "paused")[number % 2]}],
         )
-        await wait_for(lambda n=notified: len(seen) == n)
+        await wait_for(lambda n=before + number: len(seen) == n)
         await settle(hass)
     await plex_server.stop_session(session)
-    await wait_for(lambda: len(seen) == notified + 1)
+    await wait_for(lambda: len(seen) == before + 21)
     await settle(hass)
     assert plex_server.count("sessions") == reads + 1
     assert state(hass, WATCHING) == "1"
@@ -432,6 +477,116 @@ async def test_notifications_within_the_cooldown_cost_one_more_read(
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=61))
     await wait_for(lambda: state(hass, WATCHING) == "0")
     assert plex_server.count("sessions") == reads + 2
+
+
+def listed(hass: HomeAssistant) -> list[dict[str, Any]]:
+    """Return the sessions the Watching sensor lists."""
+    sessions: list[dict[str, Any]] = hass.states.get(WATCHING).attributes["sessions"]
+    return sessions
+
+
+async def test_timeline_reports_move_progress_with_no_read(
+    hass: HomeAssistant, plex_server: PlexMediaServerStandIn, linked: MockConfigEntry
+) -> None:
+    """A player reporting its timeline every 0.2 s with nothing changed costs no read.
+
+    Progress and position move from the reports themselves. Each real change
+    costs one read while the reports go on: a pause, a resume, a seek, a new
+    session, a stop.
+    """
+    coordinator = coordinator_of(linked, plex_server)
+    film = await plex_server.start_session(title="A Short Film", duration=100_000)
+    await wait_for(lambda: state(hass, WATCHING) == "1")
+    await settle(hass)
+    read_at = coordinator.data[0].position_at
+    reads = plex_server.count("sessions")
+    plex_server.start_timelines(0.2)
+
+    async def reported(rounds: int = 3) -> None:
+        """Let rounds more reports reach Plex Link, and what they asked for end."""
+        target = plex_server.timeline_reports + rounds
+        await wait_for(lambda: plex_server.timeline_reports >= target)
+        await plex_server.flush_websockets()
+        await settle(hass)
+
+    async def one_read(change: Awaitable[Any], shows: Callable[[], bool]) -> None:
+        """Make a change; it shows after exactly one more read, reports going on."""
+        before = plex_server.count("sessions")
+        await change
+        await wait_for(shows)
+        await reported()
+        assert plex_server.count("sessions") == before + 1
+
+    try:
+        start = listed(hass)[0]["progress"]
+        await wait_for(lambda: listed(hass)[0]["progress"] >= start + 2)
+        await reported(10)
+        assert plex_server.count("sessions") == reads
+        moved = coordinator.data[0]
+        assert moved.position_at > read_at
+        assert moved.position_at.tzinfo is not None
+        assert abs(moved.view_offset_ms - plex_server.sessions[film].view_offset) < 5000
+
+        await one_read(
+            plex_server.pause(film), lambda: listed(hass)[0]["state"] == "paused"
+        )
+        paused_at = listed(hass)[0]["progress"]
+        await reported(5)
+        assert listed(hass)[0]["progress"] == paused_at
+        await one_read(
+            plex_server.resume(film), lambda: listed(hass)[0]["state"] == "playing"
+        )
+        await one_read(
+            plex_server.seek(film, 80_000), lambda: listed(hass)[0]["progress"] >= 80
+        )
+        await one_read(
+            plex_server.start_session(user="Sam", player="Phone", duration=100_000),
+            lambda: state(hass, WATCHING) == "2",
+        )
+        await one_read(
+            plex_server.stop_session(film), lambda: state(hass, WATCHING) == "1"
+        )
+    finally:
+        plex_server.stop_timelines()
+    assert plex_server.count("sessions") == reads + 5
+
+
+async def test_reports_of_other_states_and_media_are_read(
+    hass: HomeAssistant, plex_server: PlexMediaServerStandIn, linked: MockConfigEntry
+) -> None:
+    """Another media in a known session is read; buffering is passing and is not.
+
+    A report with no session key, or of no session, asks for a read too.
+    """
+    film = await plex_server.start_session(duration=100_000)
+    await wait_for(lambda: state(hass, WATCHING) == "1")
+    await settle(hass)
+    session = plex_server.sessions[film]
+
+    async def report(**changes: Any) -> int:
+        """Send one report of the film, changed; return the reads it cost, once done."""
+        before = plex_server.count("sessions")
+        entry = {
+            "sessionKey": session.session_key,
+            "ratingKey": session.item.rating_key,
+            "key": f"/library/metadata/{session.item.rating_key}",
+            "viewOffset": session.view_offset,
+            "state": session.state,
+        }
+        await plex_server.send_notification("playing", [entry | changes])
+        await plex_server.flush_websockets()
+        await settle(hass)
+        # Past the cooldown, which may hold a read back.
+        async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=1))
+        await settle(hass)
+        return plex_server.count("sessions") - before
+
+    assert await report() == 0
+    assert await report(state="buffering", viewOffset=0) == 0
+    assert await report(state="Playing") == 0
+    assert await report(ratingKey="4242", key="/library/metadata/4242") == 1
+    assert await report(sessionKey="99") == 1
+    assert await report(sessionKey=None) == 1
 
 
 @pytest.mark.parametrize("status", [401, 403])
@@ -510,7 +665,7 @@ async def test_a_shared_server_is_left_alone(
 
 BIG = b'{"MediaContainer": {"Metadata": ["' + b"x" * (50 * 1024 * 1024) + b'"]}}'
 FAULTS = [
-    pytest.param(Fault(delay=1.0, then_answer=True), id="timeout"),
+    pytest.param(Fault(delay=3.0, then_answer=True), id="timeout"),
     pytest.param(Fault(drop=True), id="reset"),
     pytest.param(Fault(truncate=True, status=200), id="truncated"),
     pytest.param(Fault(status=503), id="5xx"),
@@ -808,11 +963,8 @@ async def test_without_webhooks_the_websocket_is_enough(
     """Without Plex Pass there is no webhook to listen to; the sensors follow all the same."""
     plex_tv.demo_account.plex_pass = False
     await set_up(hass, mock_config_entry)
-    await wait_for(
-        lambda: state(hass, WATCHING) == "0" and plex_server.open_websockets == 1
-    )
+    await followed_live(hass, plex_server)
     assert not mock_config_entry.runtime_data.webhook.receiving
-    await settle(hass)
     reads = plex_server.count("sessions")
     async_dispatcher_send(
         hass,
@@ -955,10 +1107,80 @@ async def test_unload_closes_the_websocket_and_stops_reading(
 async def test_stopping_home_assistant_closes_the_websocket(
     hass: HomeAssistant, plex_server: PlexMediaServerStandIn, linked: MockConfigEntry
 ) -> None:
-    """The socket closes before Home Assistant closes its HTTP session."""
+    """Plex Link closes its socket itself, before Home Assistant closes its HTTP session.
+
+    A socket closed by Plex Link ends with a close frame (1000); one cut by
+    Home Assistant closing the session's connections ends with none.
+    """
     await hass.async_stop()
     assert not coordinator_of(linked, plex_server).listening
     await wait_for(lambda: plex_server.open_websockets == 0)
+    (connection,) = plex_server.websockets
+    assert connection.close_code == aiohttp.WSCloseCode.OK
+
+
+async def test_a_read_asked_for_ends_with_the_entry(
+    hass: HomeAssistant,
+    plex_server: PlexMediaServerStandIn,
+    mock_config_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A read a notification asked for belongs to the entry: unloading ends it at once.
+
+    The server holds the read (requests time out after 5 s here), so only
+    the unloading can end it.
+    """
+    monkeypatch.setattr(PlexLinkActivityCoordinator, "request_timeout", 5.0)
+    await set_up(hass, mock_config_entry)
+    await followed_live(hass, plex_server)
+    coordinator = coordinator_of(mock_config_entry, plex_server)
+    # Past the last read's cooldown, so that the next one starts at once.
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=1))
+    await settle(hass)
+    release = asyncio.Event()
+    plex_server.inject("sessions", Fault(then_answer=True, hold=release))
+    reads = plex_server.count("sessions")
+
+    def refreshing() -> list[asyncio.Task[Any]]:
+        """Return the coordinator's reads still running."""
+        return [
+            task
+            for task in asyncio.all_tasks()
+            if task.get_name() == f"{coordinator.name} refresh" and not task.done()
+        ]
+
+    try:
+        await plex_server.start_session()
+        await wait_for(lambda: plex_server.count("sessions") == reads + 1)
+        assert refreshing()
+        assert await hass.config_entries.async_unload(mock_config_entry.entry_id)
+        assert refreshing() == []
+    finally:
+        release.set()
+    await settle(hass)
+
+
+async def test_a_server_gone_silent_is_noticed(
+    hass: HomeAssistant,
+    plex_server: PlexMediaServerStandIn,
+    mock_config_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A server that stops answering without closing the socket is noticed by its heartbeat.
+
+    The socket is replaced, and what the server plays shows through the new one
+    (without it nothing would tell before the 5-minute poll).
+    """
+    monkeypatch.setattr(NotificationListener, "heartbeat", 1.0)
+    await set_up(hass, mock_config_entry)
+    await followed_live(hass, plex_server)
+    assert plex_server.go_silent() == 1
+    silenced = time.monotonic()
+    await plex_server.start_session()
+    await wait_for(
+        lambda: state(hass, WATCHING) == "1" and plex_server.open_websockets == 1
+    )
+    assert plex_server.websockets[-1].opened_at > silenced
 
 
 async def _call(
@@ -1068,6 +1290,29 @@ async def test_stop_session_for_an_administrator(
     await wait_for(lambda: state(hass, WATCHING) == "1")
     await _call(hass, "stop_session", session_id=other)
     assert plex_server.terminated[other] == ""
+
+
+async def test_stop_session_reads_the_sessions_again(
+    hass: HomeAssistant,
+    plex_server: PlexMediaServerStandIn,
+    mock_config_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After a stop, the sessions are read at once: nothing else may tell.
+
+    The server's websocket is refused and the poll is an hour here, so only
+    the action's own read can show the session gone.
+    """
+    monkeypatch.setattr(activity, "FALLBACK_POLL_INTERVAL", timedelta(hours=1))
+    plex_server.refuse_websockets = True
+    await set_up(hass, mock_config_entry)
+    await wait_for(lambda: state(hass, WATCHING) == "0")
+    session = await plex_server.start_session()
+    await coordinator_of(mock_config_entry, plex_server).async_refresh()
+    assert state(hass, WATCHING) == "1"
+    await _call(hass, "stop_session", session_id=session)
+    await wait_for(lambda: state(hass, WATCHING) == "0")
+    assert plex_server.open_websockets == 0
 
 
 async def test_stop_session_refused_to_a_non_administrator(

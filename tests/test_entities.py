@@ -165,15 +165,15 @@ async def test_polling_cost_and_daily_ping(
     freezer: FrozenDateTimeFactory,
     init_integration: MockConfigEntry,
 ) -> None:
-    """An hour of Home Assistant's scheduler costs 36 plex.tv requests with events on; a ping a day, failures ignored."""
+    """An hour of Home Assistant's scheduler costs 25 plex.tv requests with events on; a ping a day, failures ignored."""
     await hass.async_block_till_done(wait_background_tasks=True)
     before = len(plex_tv.requests)
     for _ in range(60):
         freezer.tick(timedelta(minutes=1))
         async_fire_time_changed(hass)
         await hass.async_block_till_done(wait_background_tasks=True)
-    assert len(plex_tv.requests) - before == 36
-    assert plex_tv.count("get_webhooks") == 1 + 12
+    assert len(plex_tv.requests) - before == 25
+    assert plex_tv.count("get_webhooks") == 1 + 1
     assert plex_tv.count("ping") == 0
 
     plex_tv.inject("ping", Fault(status=500))

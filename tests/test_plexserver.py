@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 import ipaddress
@@ -33,8 +34,8 @@ import pytest
 from custom_components.plex_link.plexserver import (
     DIRECT_PLAY,
     MAX_BODY_BYTES,
-    Identity,
     NotificationListener,
+    PlayingNotification,
     PlaySession,
     PlexServerAuthenticationError,
     PlexServerClient,
@@ -49,14 +50,37 @@ from custom_components.plex_link.plexserver.notifications import NOTIFICATIONS_P
 from .conftest import wait_for
 
 TOKEN = "server-token-5ecret-0123456789"
-MACHINE = "54664a3d8acc39983675640ec9ce00b70af9cc36"
-VERSION = "1.41.3.9314-a0bfb8370"
 IDENTITY_HEADERS = {
     "X-Plex-Client-Identifier": "test-client",
     "X-Plex-Product": "Plex Link tests",
 }
 PLAYER_ADDRESS = "192.168.1.50"
 PUBLIC_ADDRESS = "203.0.113.7"
+# A timeline report of two sessions, numbers as strings, as some servers send them;
+# entries without a session key are left out.
+TIMELINE = json.dumps(
+    {
+        "NotificationContainer": {
+            "type": "playing",
+            "size": 3,
+            "PlaySessionStateNotification": [
+                {
+                    "sessionKey": "20",
+                    "clientIdentifier": "player-device-id",
+                    "guid": "",
+                    "ratingKey": "7",
+                    "url": "",
+                    "key": "/library/metadata/7",
+                    "viewOffset": "61000",
+                    "state": "Paused",
+                    "transcodeSession": "",
+                },
+                {"clientIdentifier": "no key", "state": "playing"},
+                {"sessionKey": 21, "viewOffset": -1, "state": ""},
+            ],
+        }
+    }
+)
 PLAYING = json.dumps(
     {
         "NotificationContainer": {
@@ -69,6 +93,7 @@ PLAYING = json.dumps(
     }
 )
 LISTENER = "plex_link notification listener"
+READ_AT = datetime(2026, 12, 1, 20, 0, tzinfo=UTC)
 
 # A movie played as it is on the LAN, in the shape of core's plex session fixtures.
 MOVIE_DIRECT: dict[str, Any] = {
@@ -184,7 +209,7 @@ class Seen:
 
 @dataclass
 class FakeServer:
-    """Answers /identity, /status/sessions, terminate and the notification socket.
+    """Answers /status/sessions, terminate and the notification socket.
 
     plan holds what to do with each websocket handshake in turn: "refuse" (HTTP
     refuse_status), "close" (accept, then close at once), "stall" (never answer);
@@ -243,17 +268,6 @@ class FakeServer:
         self.seen.append(Seen(request.path_qs, request.headers.copy()))
         if (override := self.overrides.get(request.path)) is not None:
             return await override(request)
-        if request.path == "/identity":
-            return web.json_response(
-                {
-                    "MediaContainer": {
-                        "size": 0,
-                        "claimed": True,
-                        "machineIdentifier": MACHINE,
-                        "version": VERSION,
-                    }
-                }
-            )
         if request.path == "/status/sessions":
             return web.json_response(self.sessions)
         if request.path == "/status/sessions/terminate":
@@ -323,12 +337,25 @@ class HangUp:
 class Events:
     """What a listener reported through its callbacks."""
 
-    changes: int = 0
+    opens: int = 0
+    reports: list[list[PlayingNotification]] = field(default_factory=list)
     states: list[bool] = field(default_factory=list)
 
-    def on_change(self) -> None:
-        """Count a change."""
-        self.changes += 1
+    def on_open(self) -> None:
+        """Count an opening of the socket."""
+        self.opens += 1
+
+    def on_playing(self, reports: list[PlayingNotification]) -> None:
+        """Keep the reports of a playing notification."""
+        self.reports.append(reports)
+
+    def callbacks(self) -> dict[str, Any]:
+        """Return the callbacks, to pass to a listener."""
+        return {
+            "on_open": self.on_open,
+            "on_playing": self.on_playing,
+            "on_connection": self.on_connection,
+        }
 
     def on_connection(self, connected: bool) -> None:
         """Record a connection state."""
@@ -458,12 +485,21 @@ def listener_tasks() -> list[asyncio.Task[Any]]:
 # Parsing
 
 
+def parse(data: Any) -> PlaySession:
+    """Return the session of one `Metadata` entry, read at READ_AT."""
+    return PlaySession.from_json(data, position_at=READ_AT)
+
+
 def test_direct_play_movie() -> None:
     """A movie without TranscodeSession plays both streams directly; no address is kept."""
-    session = PlaySession.from_json(MOVIE_DIRECT)
+    session = parse(MOVIE_DIRECT)
     assert session == PlaySession(
         session_key="12",
+        position_at=READ_AT,
         session_id="session-abc",
+        player_id="player-device-id",
+        rating_key="1",
+        key="/library/metadata/1",
         media_type="movie",
         title="Big Buck Bunny",
         year=2008,
@@ -471,12 +507,10 @@ def test_direct_play_movie() -> None:
         view_offset_ms=4_500_000,
         progress=0.5,
         user="Owner",
-        user_id=1,
         player="Living room",
         product="Plex for LG",
         platform="webOS",
         state="playing",
-        local=True,
         location="lan",
         bandwidth_kbps=10_000,
         video_resolution="1080",
@@ -485,31 +519,29 @@ def test_direct_play_movie() -> None:
         video_decision=DIRECT_PLAY,
         audio_decision=DIRECT_PLAY,
         transcoding=False,
-        throttled=False,
     )
-    for private in (PLAYER_ADDRESS, PUBLIC_ADDRESS, "player-device-id", "avatar"):
+    for private in (PLAYER_ADDRESS, PUBLIC_ADDRESS, "avatar"):
         assert private not in repr(session)
 
 
 def test_transcoded_episode() -> None:
     """TranscodeSession gives the decisions; progress past the end is capped at 1."""
-    session = PlaySession.from_json(EPISODE_TRANSCODE)
+    session = parse(EPISODE_TRANSCODE)
     assert session.video_decision == "transcode"
     assert session.audio_decision == "copy"
     assert session.transcoding is True
-    assert session.throttled is True
     assert (session.grandparent_title, session.parent_title) == ("The Show", "Season 1")
-    assert (session.index, session.parent_index) == (1, 1)
+    assert (session.show, session.season, session.episode) == ("The Show", 1, 1)
+    assert (session.artist, session.album) == (None, None)
     assert session.progress == 1.0
     assert session.state == "buffering"
-    assert (session.local, session.location) == (False, "wan")
-    assert session.user_id == 2
+    assert session.location == "wan"
     assert PUBLIC_ADDRESS not in repr(session)
 
 
 def test_paused_movie_with_numbers_as_strings() -> None:
-    """Numbers sent as strings are read; Media as one object; local follows the location."""
-    session = PlaySession.from_json(MOVIE_PAUSED_STRINGS)
+    """Numbers sent as strings are read; Media as one object."""
+    session = parse(MOVIE_PAUSED_STRINGS)
     assert session.session_key == "14"
     assert session.state == "paused"
     assert (session.year, session.duration_ms, session.view_offset_ms) == (
@@ -519,62 +551,119 @@ def test_paused_movie_with_numbers_as_strings() -> None:
     )
     assert session.progress == 0.25
     assert session.bandwidth_kbps == 2500
-    assert session.user_id == 3
     assert (session.video_resolution, session.video_codec) == ("720", "vp9")
-    assert session.local is True
     assert session.video_decision == session.audio_decision == DIRECT_PLAY
 
 
 def test_music_tracks() -> None:
     """A track has no video decision, whether played directly or transcoded."""
-    direct = PlaySession.from_json(TRACK_DIRECT)
+    direct = parse(TRACK_DIRECT)
     assert (direct.video_decision, direct.audio_decision) == (None, DIRECT_PLAY)
     assert direct.transcoding is False
     assert direct.progress == 0.0
-    assert direct.grandparent_title == "Stephen Stills"
+    assert (direct.artist, direct.album) == ("Stephen Stills", "Stephen Stills")
+    assert (direct.show, direct.season, direct.episode) == (None, None, None)
     assert direct.audio_codec == "flac"
     assert direct.video_codec is None
-    assert direct.local is False
-    transcoded = PlaySession.from_json(TRACK_TRANSCODE)
+    transcoded = parse(TRACK_TRANSCODE)
     assert (transcoded.video_decision, transcoded.audio_decision) == (None, "transcode")
     assert transcoded.transcoding is True
-    assert transcoded.throttled is False
+
+
+def test_a_track_artist_of_its_own() -> None:
+    """A track's own artist (originalTitle) comes before the album's."""
+    track = parse({**TRACK_DIRECT, "originalTitle": "Crosby, Stills & Nash"})
+    assert track.artist == "Crosby, Stills & Nash"
+    assert track.grandparent_title == "Stephen Stills"
+
+
+def _with_streams(*streams: dict[str, Any], **entry: Any) -> dict[str, Any]:
+    """Return a film session whose selected part has these streams."""
+    return {
+        "sessionKey": "20",
+        "type": "movie",
+        "Media": [
+            {"selected": False, "Part": [{"Stream": []}]},
+            {
+                "selected": True,
+                "videoCodec": "h264",
+                "audioCodec": "aac",
+                "Part": [{"Stream": list(streams)}],
+            },
+        ],
+        **entry,
+    }
+
+
+@pytest.mark.parametrize(
+    ("entry", "video", "audio"),
+    [
+        pytest.param(
+            _with_streams(
+                {"streamType": 1, "decision": "transcode"},
+                {"streamType": 2, "decision": "copy"},
+            ),
+            "transcode",
+            "copy",
+            id="streams-without-transcode-session",
+        ),
+        pytest.param(
+            _with_streams(
+                {"streamType": "1", "decision": "copy"},
+                {"streamType": 2, "decision": "directplay"},
+                TranscodeSession={
+                    "videoDecision": "transcode",
+                    "audioDecision": "copy",
+                },
+            ),
+            "copy",
+            DIRECT_PLAY,
+            id="streams-before-transcode-session",
+        ),
+        pytest.param(
+            _with_streams(
+                {"streamType": 1},
+                {"streamType": 3, "decision": "transcode"},
+                TranscodeSession={
+                    "videoDecision": "transcode",
+                    "audioDecision": "copy",
+                },
+            ),
+            "transcode",
+            "copy",
+            id="transcode-session-where-streams-say-nothing",
+        ),
+        pytest.param(
+            _with_streams(
+                {"streamType": 2, "decision": "copy"},
+                {"streamType": 2, "decision": "transcode", "selected": True},
+            ),
+            DIRECT_PLAY,
+            "transcode",
+            id="the-selected-audio-stream",
+        ),
+        pytest.param(
+            _with_streams({"streamType": 1, "decision": "Transcode"}, "junk", 7),
+            "transcode",
+            DIRECT_PLAY,
+            id="odd-entries",
+        ),
+    ],
+)
+def test_stream_decisions(entry: dict[str, Any], video: str, audio: str) -> None:
+    """Each stream's own decision first, then TranscodeSession's, then direct play."""
+    session = parse(entry)
+    assert (session.video_decision, session.audio_decision) == (video, audio)
+    assert session.transcoding is ("transcode" in (video, audio))
 
 
 def test_missing_fields() -> None:
     """An entry with only a session key gives a session of unknowns."""
-    session = PlaySession.from_json({"sessionKey": "99"})
-    assert session == PlaySession(session_key="99")
+    session = parse({"sessionKey": "99"})
+    assert session == PlaySession(session_key="99", position_at=READ_AT)
     assert session.progress is None
     assert session.video_decision is None
     assert session.audio_decision is None
-
-
-@pytest.mark.parametrize(
-    ("player_local", "location", "local"),
-    [
-        (True, "wan", True),
-        (False, "lan", False),
-        ("0", "lan", False),
-        ("1", "wan", True),
-        (1, None, True),
-        ("maybe", "lan", True),
-        ("maybe", "wan", False),
-        (None, "LAN", True),
-        (None, "relay", False),
-    ],
-)
-def test_local_flag(player_local: Any, location: Any, local: bool) -> None:
-    """Player.local decides when it is a boolean in any spelling; else the location does."""
-    session = PlaySession.from_json(
-        {
-            "sessionKey": "1",
-            "Player": {"local": player_local},
-            "Session": {"location": location},
-        }
-    )
-    assert session.local is local
-    assert session.location in {None, "lan", "wan"}
 
 
 @pytest.mark.parametrize(
@@ -591,8 +680,24 @@ def test_local_flag(player_local: Any, location: Any, local: bool) -> None:
 )
 def test_odd_numbers(field_value: dict[str, Any], expected: float | None) -> None:
     """Numbers that are not sane counts are unknown, never an error."""
+    assert parse({"sessionKey": "1", **field_value}).progress == expected
+
+
+def test_moved_sessions() -> None:
+    """A session moved to another position keeps everything else; progress follows."""
+    session = parse(MOVIE_DIRECT)
+    later = READ_AT + timedelta(seconds=10)
+    moved = session.moved(4_510_000, later)
+    assert (moved.view_offset_ms, moved.position_at) == (4_510_000, later)
+    assert moved.progress == pytest.approx(4_510_000 / 9_000_000)
     assert (
-        PlaySession.from_json({"sessionKey": "1", **field_value}).progress == expected
+        dataclasses.replace(
+            moved,
+            view_offset_ms=session.view_offset_ms,
+            progress=session.progress,
+            position_at=READ_AT,
+        )
+        == session
     )
 
 
@@ -614,7 +719,9 @@ def test_sessions_list_skips_malformed_entries() -> None:
             ],
         }
     }
-    assert [session.session_key for session in sessions_from_json(data)] == [
+    assert [
+        session.session_key for session in sessions_from_json(data, position_at=READ_AT)
+    ] == [
         "12",
         "7",
         "15",
@@ -623,11 +730,21 @@ def test_sessions_list_skips_malformed_entries() -> None:
 
 def test_sessions_list_variants() -> None:
     """No Metadata means nothing plays; one object instead of a list is one session."""
-    assert sessions_from_json({"MediaContainer": {"size": 0}}) == []
-    assert sessions_from_json({"MediaContainer": {"Metadata": None}}) == []
+    assert (
+        sessions_from_json(position_at=READ_AT, data={"MediaContainer": {"size": 0}})
+        == []
+    )
+    assert (
+        sessions_from_json(
+            position_at=READ_AT, data={"MediaContainer": {"Metadata": None}}
+        )
+        == []
+    )
     assert [
         s.session_key
-        for s in sessions_from_json({"MediaContainer": {"Metadata": TRACK_DIRECT}})
+        for s in sessions_from_json(
+            position_at=READ_AT, data={"MediaContainer": {"Metadata": TRACK_DIRECT}}
+        )
     ] == ["15"]
 
 
@@ -646,47 +763,33 @@ def test_sessions_list_variants() -> None:
 def test_sessions_of_wrong_shape_are_refused(data: Any) -> None:
     """A container of the wrong shape is a typed error, not an empty list."""
     with pytest.raises(PlexServerResponseError):
-        sessions_from_json(data)
-
-
-def test_identity_parser() -> None:
-    """The identity needs a machine identifier; a version is optional."""
-    assert Identity.from_json(
-        {"MediaContainer": {"machineIdentifier": MACHINE, "version": VERSION}}
-    ) == Identity(machine_identifier=MACHINE, version=VERSION)
-    assert Identity.from_json({"MediaContainer": {"machineIdentifier": "m"}}) == (
-        Identity(machine_identifier="m", version=None)
-    )
-    malformed: list[Any] = [
-        {"MediaContainer": {"version": VERSION}},
-        {"MediaContainer": {"machineIdentifier": ""}},
-        {"machineIdentifier": MACHINE},
-        [],
-    ]
-    for data in malformed:
-        with pytest.raises(PlexServerResponseError):
-            Identity.from_json(data)
+        sessions_from_json(data, position_at=READ_AT)
 
 
 # Requests
 
 
-async def test_identity_sessions_and_headers(
+async def test_sessions_and_headers(
     session: aiohttp.ClientSession, serve: Callable[..., Awaitable[Any]]
 ) -> None:
-    """Requests carry JSON, identity and token headers; the token never goes in a URL."""
+    """Requests carry JSON, identity and token headers; the token never goes in a URL.
+
+    Each session's position is true at the moment of the read.
+    """
     server: FakeServer = await serve()
     server.sessions = {
         "MediaContainer": {"size": 2, "Metadata": [MOVIE_DIRECT, EPISODE_TRANSCODE]}
     }
     client = make_client(session, server.url)
     assert client.connection == server.url
-    assert await client.get_identity() == Identity(
-        machine_identifier=MACHINE, version=VERSION
-    )
+    before = datetime.now(UTC)
     sessions = await client.get_sessions()
+    after = datetime.now(UTC)
     assert [s.session_key for s in sessions] == ["12", "13"]
-    assert server.paths() == ["/identity", "/status/sessions"]
+    for read in sessions:
+        assert before <= read.position_at <= after
+        assert read.position_at.tzinfo is UTC
+    assert server.paths() == ["/status/sessions"]
     assert_token_in_headers_only(server)
     for seen in server.seen:
         assert seen.headers["Accept"] == "application/json"
@@ -717,9 +820,22 @@ async def test_fall_back_from_a_closed_port(
     closed = closed_port_url()
     client = make_client(session, closed, server.url)
     assert client.connection == closed
-    assert (await client.get_identity()).machine_identifier == MACHINE
+    assert await client.get_sessions() == []
     assert client.connection == server.url
     assert client.connections == (closed, server.url)
+
+
+async def test_fall_back_in_order(
+    session: aiohttp.ClientSession, serve: Callable[..., Awaitable[Any]]
+) -> None:
+    """The connections after a failing one are tried best first: the second, not the last."""
+    hang_up: HangUp = await serve(hang_up=True)
+    second: FakeServer = await serve()
+    third: FakeServer = await serve()
+    client = make_client(session, hang_up.url, second.url, third.url)
+    assert await client.get_sessions() == []
+    assert client.connection == second.url
+    assert (second.paths(), third.paths()) == (["/status/sessions"], [])
 
 
 async def test_the_working_connection_is_remembered(
@@ -729,13 +845,17 @@ async def test_the_working_connection_is_remembered(
     hang_up: HangUp = await serve(hang_up=True)
     server: FakeServer = await serve()
     client = make_client(session, hang_up.url, server.url)
-    await client.get_identity()
+    await client.get_sessions()
     tried = hang_up.connections
     assert tried >= 1
     await client.get_sessions()
-    await client.get_identity()
+    await client.get_sessions()
     assert hang_up.connections == tried
-    assert server.paths() == ["/identity", "/status/sessions", "/identity"]
+    assert server.paths() == [
+        "/status/sessions",
+        "/status/sessions",
+        "/status/sessions",
+    ]
 
 
 async def test_fall_back_when_the_remembered_connection_goes(
@@ -745,21 +865,21 @@ async def test_fall_back_when_the_remembered_connection_goes(
     hang_up: HangUp = await serve(hang_up=True)
     first: FakeServer = await serve()
     client = make_client(session, hang_up.url, first.url)
-    await client.get_identity()
+    await client.get_sessions()
     assert client.connection == first.url
     await first.stop()
     tried = hang_up.connections
     with pytest.raises(PlexServerConnectionError) as caught:
-        await client.get_identity()
+        await client.get_sessions()
     assert hang_up.connections > tried
     assert_clean(caught.value)
 
     second: FakeServer = await serve()
     client.update_connections([hang_up.url, second.url])
     assert client.connection == hang_up.url
-    await client.get_identity()
+    await client.get_sessions()
     assert client.connection == second.url
-    assert second.paths() == ["/identity"]
+    assert second.paths() == ["/status/sessions"]
 
 
 async def test_update_connections(
@@ -771,15 +891,15 @@ async def test_update_connections(
     client = make_client(session, one.url, two.url)
     client.update_connections([two.url, one.url])
     assert client.connection == one.url
-    await client.get_identity()
-    assert (one.paths(), two.paths()) == (["/identity"], [])
+    await client.get_sessions()
+    assert (one.paths(), two.paths()) == (["/status/sessions"], [])
     client.update_connections(
         ["ftp://127.0.0.1:21", "not a uri", "http://", "", two.url + "/x?y=1"]
     )
     assert client.connections == (two.url,)
     assert client.connection == two.url
-    await client.get_identity()
-    assert two.paths() == ["/identity"]
+    await client.get_sessions()
+    assert two.paths() == ["/status/sessions"]
 
 
 async def test_no_usable_connection(session: aiohttp.ClientSession) -> None:
@@ -787,7 +907,7 @@ async def test_no_usable_connection(session: aiohttp.ClientSession) -> None:
     client = make_client(session, "mailto:someone")
     assert client.connection is None
     with pytest.raises(PlexServerConnectionError):
-        await client.get_identity()
+        await client.get_sessions()
 
 
 async def test_tls_failure_falls_back(
@@ -817,14 +937,14 @@ async def test_tls_failure_falls_back(
         tls: FakeServer = await serve(self_signed_context())
         server: FakeServer = await serve()
         with pytest.raises(PlexServerConnectionError) as caught:
-            await make_client(session, tls.url).get_identity()
+            await make_client(session, tls.url).get_sessions()
         assert isinstance(
             caught.value.__cause__, aiohttp.ClientConnectorCertificateError
         )
         assert_clean(caught.value)
 
         client = make_client(session, tls.url, server.url)
-        assert (await client.get_identity()).machine_identifier == MACHINE
+        assert await client.get_sessions() == []
         assert client.connection == server.url
         assert tls.seen == []
         await wait_for(lambda: len(refused) == 2)
@@ -855,9 +975,9 @@ async def test_server_errors(
     """5xx is a server error with its status, from the connection that answered."""
     failing: FakeServer = await serve()
     other: FakeServer = await serve()
-    failing.overrides["/identity"] = lambda request: _answer(status, b"oops")
+    failing.overrides["/status/sessions"] = lambda request: _answer(status, b"oops")
     with pytest.raises(PlexServerServerError) as caught:
-        await make_client(session, failing.url, other.url).get_identity()
+        await make_client(session, failing.url, other.url).get_sessions()
     assert caught.value.status == status
     assert_clean(caught.value)
     assert other.seen == []
@@ -883,9 +1003,9 @@ async def test_unexpected_answers(
 ) -> None:
     """Anything but the expected JSON is a response error, never another exception."""
     server: FakeServer = await serve()
-    server.overrides["/identity"] = lambda request: _answer(status, body)
+    server.overrides["/status/sessions"] = lambda request: _answer(status, body)
     with pytest.raises(PlexServerResponseError) as caught:
-        await make_client(session, server.url).get_identity()
+        await make_client(session, server.url).get_sessions()
     assert not isinstance(caught.value, PlexServerServerError)
     assert_clean(caught.value)
 
@@ -970,11 +1090,11 @@ async def test_redirect_is_not_followed(
     """A redirect is an error; the place it points to sees no request and no token."""
     server: FakeServer = await serve()
     elsewhere: FakeServer = await serve()
-    server.overrides["/identity"] = lambda request: _answer(
-        302, b"", {"Location": f"{elsewhere.url}/identity"}
+    server.overrides["/status/sessions"] = lambda request: _answer(
+        302, b"", {"Location": f"{elsewhere.url}/status/sessions"}
     )
     with pytest.raises(PlexServerResponseError) as caught:
-        await make_client(session, server.url).get_identity()
+        await make_client(session, server.url).get_sessions()
     assert caught.value.status == 302
     assert_clean(caught.value)
     assert elsewhere.seen == []
@@ -991,13 +1111,13 @@ async def test_timeout_falls_back(
         await stalled.release.wait()
         return web.Response()
 
-    stalled.overrides["/identity"] = stall
+    stalled.overrides["/status/sessions"] = stall
     with pytest.raises(PlexServerConnectionError, match="in time") as caught:
-        await make_client(session, stalled.url, request_timeout=0.3).get_identity()
+        await make_client(session, stalled.url, request_timeout=0.3).get_sessions()
     assert_clean(caught.value)
 
     client = make_client(session, stalled.url, server.url, request_timeout=0.3)
-    assert (await client.get_identity()).machine_identifier == MACHINE
+    assert await client.get_sessions() == []
     assert client.connection == server.url
 
 
@@ -1016,10 +1136,10 @@ async def test_answer_that_breaks_off_does_not_fall_back(
         await server.release.wait()
         return response
 
-    server.overrides["/identity"] = half
+    server.overrides["/status/sessions"] = half
     client = make_client(session, server.url, other.url, request_timeout=0.3)
     with pytest.raises(PlexServerConnectionError) as caught:
-        await client.get_identity()
+        await client.get_sessions()
     assert_clean(caught.value)
     assert other.seen == []
     assert client.connection == server.url
@@ -1035,30 +1155,51 @@ async def _answer(
 # Notifications
 
 
-async def test_playing_notifications_call_on_change(
+async def test_playing_notifications_are_handed_on(
     session: aiohttp.ClientSession, serve: Callable[..., Awaitable[Any]]
 ) -> None:
-    """Connecting and each playing message call on_change; the token is a handshake header."""
+    """Connecting calls on_open; each playing message hands its reports to on_playing.
+
+    The token is a handshake header.
+    """
     server: FakeServer = await serve()
     events = Events()
     listener = NotificationListener(
         make_client(session, server.url),
-        on_change=events.on_change,
-        on_connection=events.on_connection,
+        **events.callbacks(),
     )
     listener.start()
     try:
-        await wait_for(lambda: server.open_sockets == 1 and events.changes == 1)
+        await wait_for(lambda: server.open_sockets == 1 and events.opens == 1)
         assert listener.connected
         assert events.states == [True]
+        assert events.reports == []
         assert server.paths() == [NOTIFICATIONS_PATH]
         assert_token_in_headers_only(server)
         ws = server.sockets[0]
         await ws.send_str(PLAYING)
-        await wait_for(lambda: events.changes == 2)
-        await ws.send_str(PLAYING)
+        await wait_for(lambda: len(events.reports) == 1)
+        await ws.send_str(TIMELINE)
         await server.flush(ws)
-        assert events.changes == 3
+        assert events.reports == [
+            [
+                PlayingNotification(
+                    session_key="12", state="playing", view_offset_ms=1000
+                )
+            ],
+            [
+                PlayingNotification(
+                    session_key="20",
+                    client_identifier="player-device-id",
+                    rating_key="7",
+                    key="/library/metadata/7",
+                    view_offset_ms=61_000,
+                    state="paused",
+                ),
+                PlayingNotification(session_key="21"),
+            ],
+        ]
+        assert events.opens == 1
     finally:
         await listener.stop()
 
@@ -1070,11 +1211,11 @@ async def test_garbage_is_ignored(
     server: FakeServer = await serve()
     events = Events()
     listener = NotificationListener(
-        make_client(session, server.url), on_change=events.on_change
+        make_client(session, server.url), **events.callbacks()
     )
     listener.start()
     try:
-        await wait_for(lambda: server.open_sockets == 1 and events.changes == 1)
+        await wait_for(lambda: server.open_sockets == 1 and events.opens == 1)
         ws = server.sockets[0]
         for garbage in (
             "not json",
@@ -1092,11 +1233,12 @@ async def test_garbage_is_ignored(
             await ws.send_str(garbage)
         await ws.send_bytes(PLAYING.encode())
         await server.flush(ws)
-        assert events.changes == 1
+        assert events.reports == []
+        await ws.send_str('{"NotificationContainer": {"type": "playing"}}')
         await ws.send_str(PLAYING)
         await server.flush(ws)
-        assert events.changes == 2
-        assert server.handshakes == 1
+        assert [len(reports) for reports in events.reports] == [0, 1]
+        assert (events.opens, server.handshakes) == (1, 1)
     finally:
         await listener.stop()
 
@@ -1110,13 +1252,13 @@ async def test_failing_callback_does_not_stop_the_listener(
     server: FakeServer = await serve()
     calls = 0
 
-    def on_change() -> None:
+    def fail(*_: Any) -> None:
         nonlocal calls
         calls += 1
         raise RuntimeError("callback bug")
 
     listener = NotificationListener(
-        make_client(session, server.url), on_change=on_change
+        make_client(session, server.url), on_open=fail, on_playing=fail
     )
     listener.start()
     try:
@@ -1132,23 +1274,22 @@ async def test_failing_callback_does_not_stop_the_listener(
 async def test_reconnects_after_the_server_drops_the_socket(
     session: aiohttp.ClientSession, serve: Callable[..., Awaitable[Any]]
 ) -> None:
-    """A dropped socket is reported, reopened, and on_change is called again."""
+    """A dropped socket is reported and reopened, and on_open is called again."""
     server: FakeServer = await serve()
     events = Events()
     listener = NotificationListener(
         make_client(session, server.url),
-        on_change=events.on_change,
-        on_connection=events.on_connection,
+        **events.callbacks(),
     )
     listener.start()
     try:
-        await wait_for(lambda: server.open_sockets == 1 and events.changes == 1)
+        await wait_for(lambda: server.open_sockets == 1 and events.opens == 1)
         await server.sockets[0].close()
         await wait_for(lambda: server.handshakes == 2 and server.open_sockets == 1)
-        await wait_for(lambda: events.changes == 2)
+        await wait_for(lambda: events.opens == 2)
         assert events.states == [True, False, True]
         await server.sockets[1].send_str(PLAYING)
-        await wait_for(lambda: events.changes == 3)
+        await wait_for(lambda: len(events.reports) == 1)
     finally:
         await listener.stop()
 
@@ -1167,8 +1308,7 @@ async def test_backoff_when_the_server_refuses(
     events = Events()
     listener = NotificationListener(
         make_client(session, server.url),
-        on_change=events.on_change,
-        on_connection=events.on_connection,
+        **events.callbacks(),
     )
     delays: list[float] = []
 
@@ -1185,7 +1325,7 @@ async def test_backoff_when_the_server_refuses(
     assert delays[:6] == pytest.approx([0.01, 0.02, 0.04, 0.08, 0.08, 0.08])
     assert server.handshakes >= 6
     assert events.states == [False]
-    assert events.changes == 0
+    assert events.opens == 0
 
 
 @pytest.mark.parametrize(
@@ -1207,8 +1347,7 @@ async def test_backoff_resets_after_a_good_connection(
     events = Events()
     listener = NotificationListener(
         make_client(session, server.url),
-        on_change=events.on_change,
-        on_connection=events.on_connection,
+        **events.callbacks(),
     )
     delays: list[float] = []
 
@@ -1234,8 +1373,7 @@ async def test_stop_closes_the_socket_and_leaves_no_task(
     events = Events()
     listener = NotificationListener(
         make_client(session, server.url),
-        on_change=events.on_change,
-        on_connection=events.on_connection,
+        **events.callbacks(),
     )
     await listener.stop()
     listener.start()
@@ -1264,8 +1402,7 @@ async def test_stop_during_backoff(
     events = Events()
     listener = NotificationListener(
         make_client(session, server.url),
-        on_change=events.on_change,
-        on_connection=events.on_connection,
+        **events.callbacks(),
     )
     listener.start()
     await wait_for(lambda: events.states == [False])
@@ -1284,8 +1421,7 @@ async def test_stop_during_a_stalled_handshake(
     events = Events()
     listener = NotificationListener(
         make_client(session, server.url),
-        on_change=events.on_change,
-        on_connection=events.on_connection,
+        **events.callbacks(),
     )
     listener.start()
     await wait_for(lambda: server.handshakes == 1)
@@ -1293,7 +1429,7 @@ async def test_stop_during_a_stalled_handshake(
         await listener.stop()
     assert listener_tasks() == []
     assert events.states == []
-    assert events.changes == 0
+    assert events.opens == 0
 
 
 async def test_one_socket_at_a_time(
@@ -1304,7 +1440,7 @@ async def test_one_socket_at_a_time(
     server.plan = ["close"] * 5
     events = Events()
     listener = NotificationListener(
-        make_client(session, server.url), on_change=events.on_change
+        make_client(session, server.url), **events.callbacks()
     )
     listener.start()
     listener.start()
@@ -1312,7 +1448,7 @@ async def test_one_socket_at_a_time(
         await wait_for(
             lambda: server.handshakes == 6
             and server.open_sockets == 1
-            and events.changes == 6
+            and events.opens == 6
         )
         assert len(listener_tasks()) == 1
         assert server.max_open_sockets == 1
@@ -1327,9 +1463,7 @@ async def test_listener_falls_back_to_a_working_connection(
     server: FakeServer = await serve()
     client = make_client(session, closed_port_url(), server.url)
     events = Events()
-    listener = NotificationListener(
-        client, on_change=events.on_change, on_connection=events.on_connection
-    )
+    listener = NotificationListener(client, **events.callbacks())
     listener.start()
     try:
         await wait_for(lambda: server.open_sockets == 1 and events.states != [])
@@ -1388,18 +1522,18 @@ async def test_oversized_message_closes_the_socket(
     server: FakeServer = await serve()
     events = Events()
     listener = NotificationListener(
-        make_client(session, server.url), on_change=events.on_change
+        make_client(session, server.url), **events.callbacks()
     )
     listener.start()
     try:
-        await wait_for(lambda: server.open_sockets == 1 and events.changes == 1)
+        await wait_for(lambda: server.open_sockets == 1 and events.opens == 1)
         big = json.loads(PLAYING)
         big["NotificationContainer"]["padding"] = "x" * 4096
         await server.sockets[0].send_str(json.dumps(big))
         await wait_for(lambda: server.handshakes == 2 and server.open_sockets == 1)
         assert server.close_codes == [aiohttp.WSCloseCode.MESSAGE_TOO_BIG]
         await server.flush(server.sockets[1])
-        assert events.changes == 2
+        assert (events.opens, events.reports) == (2, [])
     finally:
         await listener.stop()
 
@@ -1414,8 +1548,7 @@ async def test_closed_session_is_a_connection_error(
     events = Events()
     listener = NotificationListener(
         make_client(closed, server.url),
-        on_change=events.on_change,
-        on_connection=events.on_connection,
+        **events.callbacks(),
     )
     caplog.set_level(logging.DEBUG)
     listener.start()

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+import io
 import json
 from typing import Any
 
 import aiohttp
 from aiohttp import web
+from PIL import Image
 import pytest
 
+from .conftest import wait_for
 from .standin import Fault, PlexTvStandIn, StandInAccount, StandInServer
 from .standin.server import (
+    PLAYBACK_CAPABILITIES,
     THUMB_JPEG,
     PlexMediaServerStandIn,
     is_loopback_url,
@@ -271,6 +275,14 @@ async def test_session_shapes(
         "transcodeHwRequested",
     }
     assert show["TranscodeSession"]["videoDecision"] == "transcode"
+    assert [
+        (stream["streamType"], stream["decision"])
+        for stream in show["Media"][0]["Part"][0]["Stream"]
+    ] == [(1, "transcode"), (2, "transcode")]
+    assert [
+        (stream["streamType"], stream["decision"])
+        for stream in movie["Media"][0]["Part"][0]["Stream"]
+    ] == [(1, "directplay"), (2, "directplay")]
 
     song = by_id[track]
     assert (song["type"], song["title"], song["librarySectionTitle"]) == (
@@ -279,6 +291,7 @@ async def test_session_shapes(
         "Music",
     )
     assert "videoCodec" not in song["Media"][0]
+    assert [s["streamType"] for s in song["Media"][0]["Part"][0]["Stream"]] == [2]
     for entry in container["Metadata"]:
         address = entry["Player"]["address"]
         assert address.startswith("127."), address
@@ -334,10 +347,9 @@ async def test_websocket_follows_every_change(
     assert "X-Plex-Token" not in connection.query
     assert connection.client_identifier == "server-test"
     assert plex_server.peak_websockets("server-test") == 1
-    async with asyncio.timeout(WAIT):
-        while plex_server.open_websockets:
-            await asyncio.sleep(0.01)
+    await wait_for(lambda: not plex_server.open_websockets, WAIT)
     assert not connection.open
+    assert connection.close_code == aiohttp.WSCloseCode.OK
 
 
 async def test_websocket_token_checks_and_query_token(
@@ -406,6 +418,104 @@ async def test_drop_and_refuse_websockets(
     with pytest.raises(aiohttp.WSServerHandshakeError) as faulted:
         await http.ws_connect(url, headers=authed(plex_server))
     assert faulted.value.status == 500
+
+
+async def test_streams_tell_of_a_transcode_without_a_transcode_session(
+    plex_server: PlexMediaServerStandIn, http: aiohttp.ClientSession
+) -> None:
+    """A session started without transcode_session says so in its streams only."""
+    await plex_server.start_session(
+        transcode=True, transcode_session=False, duration=60_000
+    )
+    (entry,) = (await _sessions(http, plex_server))["Metadata"]
+    assert "TranscodeSession" not in entry
+    assert entry["duration"] == 60_000
+    assert {
+        stream["decision"] for stream in entry["Media"][0]["Part"][0]["Stream"]
+    } == {"transcode"}
+
+
+async def test_timelines_report_every_session_as_it_is(
+    plex_server: PlexMediaServerStandIn, http: aiohttp.ClientSession
+) -> None:
+    """Timeline reports come on a beat, one message per session, carrying what is true now.
+
+    A seek is reported at once; flush_websockets() returns once the client has
+    read everything sent before; stop_timelines() ends the reports.
+    """
+    film = await plex_server.start_session()
+    url = f"{plex_server.base_url}/:/websockets/notifications"
+    async with http.ws_connect(url, headers=authed(plex_server)) as socket:
+        await plex_server.pause(film)
+        assert _playing(await _next_json(socket))["state"] == "paused"
+        await plex_server.seek(film, 60_000)
+        sought = _playing(await _next_json(socket))
+        assert (sought["viewOffset"], sought["state"]) == (60_000, "paused")
+        plex_server.start_timelines(0.05, limit=3)
+        reports = [_playing(await _next_json(socket)) for _ in range(3)]
+        session = plex_server.sessions[film]
+        for report in reports:
+            assert report == {
+                "sessionKey": session.session_key,
+                "clientIdentifier": session.player_identifier,
+                "guid": "",
+                "ratingKey": session.item.rating_key,
+                "url": "",
+                "key": f"/library/metadata/{session.item.rating_key}",
+                "viewOffset": 60_000,
+                "state": "paused",
+            }
+        assert plex_server.timeline_task is not None
+        await wait_for(lambda: plex_server.timeline_task.done(), WAIT)
+        assert plex_server.timeline_reports == 3
+
+        await plex_server.resume(film)
+        await _next_json(socket)
+        plex_server.start_timelines(0.05)
+        offsets = [_playing(await _next_json(socket))["viewOffset"] for _ in range(3)]
+        assert offsets == sorted(offsets)
+        assert offsets[0] >= 60_000
+        plex_server.stop_timelines()
+        assert plex_server.timeline_task is None
+        await plex_server.send_notification("status")
+        # The client answers the flush's ping as it reads: after the status.
+        flushed = asyncio.create_task(plex_server.flush_websockets())
+        while (await _next_json(socket))["NotificationContainer"]["type"] != "status":
+            pass
+        assert not flushed.done()
+        reading = asyncio.create_task(_next_json(socket))
+        await flushed
+        await plex_server.send_notification("activity")
+        assert (await reading)["NotificationContainer"]["type"] == "activity"
+
+
+async def test_a_silent_server_keeps_the_connection_and_answers_nothing(
+    plex_server: PlexMediaServerStandIn, http: aiohttp.ClientSession
+) -> None:
+    """go_silent keeps the TCP connection, answers no ping and sends nothing; new sockets work."""
+    url = f"{plex_server.base_url}/:/websockets/notifications"
+    silent = await http.ws_connect(url, headers=authed(plex_server), autoping=False)
+    await silent.ping()
+    assert (await silent.receive(timeout=WAIT)).type is aiohttp.WSMsgType.PONG
+    assert plex_server.go_silent() == 1
+    assert plex_server.open_websockets == 0
+    await silent.ping()
+    await plex_server.start_session()
+    with pytest.raises(TimeoutError):
+        await silent.receive(timeout=0.3)
+    assert not silent.closed
+
+    async with http.ws_connect(url, headers=authed(plex_server)) as fresh:
+        await plex_server.start_session()
+        assert _playing(await _next_json(fresh))["state"] == "playing"
+    await plex_server.drop_websockets()
+    message = await silent.receive(timeout=WAIT)
+    assert message.type in (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR)
+    await silent.close()
+    assert [connection.close_code for connection in plex_server.websockets] == [
+        None,
+        aiohttp.WSCloseCode.OK,
+    ]
 
 
 async def test_terminate(
@@ -698,3 +808,302 @@ async def test_session_metadata_is_reusable(plex_tv: PlexTvStandIn) -> None:
     assert metadata["type"] == "track"
     assert metadata["grandparentTitle"] == "An Artist"
     assert metadata["Session"]["id"] == session_id
+
+
+# -- Players, their commands and artwork ------------------------------------------
+
+
+async def _get(
+    http: aiohttp.ClientSession,
+    plex_server: PlexMediaServerStandIn,
+    path: str,
+    *,
+    headers: dict[str, str] | None = None,
+    params: dict[str, str] | None = None,
+) -> tuple[int, str, bytes]:
+    """GET a path of the stand-in; return the status, content type and body."""
+    async with http.get(
+        f"{plex_server.base_url}{path}",
+        headers=authed(plex_server) if headers is None else headers,
+        params=params,
+    ) as response:
+        return response.status, response.content_type, await response.read()
+
+
+async def test_clients_list_the_players_that_sessions_name(
+    plex_server: PlexMediaServerStandIn,
+    plex_tv: PlexTvStandIn,
+    sam: StandInAccount,
+    http: aiohttp.ClientSession,
+) -> None:
+    """`/clients` lists players with their capabilities; sessions carry the same identifiers."""
+    assert (await _get(http, plex_server, "/clients", headers=JSON))[0] == 401
+    film = await plex_server.start_session()
+    elsewhere = await plex_server.start_session(player="A hotel TV", user="Sam")
+    status, _, body = await _get(http, plex_server, "/clients")
+    assert status == 200
+    container = json.loads(body)["MediaContainer"]
+    assert container["size"] == 2
+    players = {entry["name"]: entry for entry in container["Server"]}
+    assert list(players) == ["Living room TV", "Phone"]
+    living_room = players["Living room TV"]
+    assert living_room["protocolCapabilities"] == PLAYBACK_CAPABILITIES
+    assert players["Phone"]["protocolCapabilities"] == "timeline"
+    assert (players["Phone"]["product"], players["Phone"]["platform"]) == (
+        "Plex for iOS",
+        "iOS",
+    )
+    for entry in players.values():
+        assert entry["host"].startswith("127.")
+        assert entry["address"].startswith("127.")
+
+    sessions = {
+        entry["Session"]["id"]: entry["Player"]
+        for entry in (await _sessions(http, plex_server))["Metadata"]
+    }
+    assert sessions[film]["machineIdentifier"] == living_room["machineIdentifier"]
+    hotel = plex_server.player_named("A hotel TV")
+    assert sessions[elsewhere]["machineIdentifier"] == hotel.machine_identifier
+    assert (hotel.listed, hotel.controllable) == (False, False)
+    again = await plex_server.start_session()
+    assert (
+        plex_server.sessions[again].player_identifier
+        == living_room["machineIdentifier"]
+    )
+
+    # The same server gives its players the same identifiers after a restart.
+    restarted = PlexMediaServerStandIn(plex_tv)
+    assert set(restarted.players) == {
+        entry["machineIdentifier"] for entry in players.values()
+    }
+
+    kitchen = plex_server.add_player(
+        "Kitchen", capabilities="timeline,playback", product="Plexamp"
+    )
+    track = await plex_server.start_session(player="Kitchen", media_type="track")
+    metadata = session_metadata(plex_server.sessions[track])
+    assert metadata["Player"]["product"] == "Plexamp"
+    assert metadata["Player"]["machineIdentifier"] == kitchen.machine_identifier
+    status, _, body = await _get(http, plex_server, "/clients")
+    assert [e["name"] for e in json.loads(body)["MediaContainer"]["Server"]] == [
+        "Living room TV",
+        "Phone",
+        "Kitchen",
+    ]
+
+    plex_server.inject("clients", Fault(status=503))
+    assert (await _get(http, plex_server, "/clients"))[0] == 503
+
+    shared = StandInServer(name="Friend's server", owned=False)
+    sam.servers.append(shared)
+    friend = PlexMediaServerStandIn(plex_tv, shared, refuse_activity=True)
+    await friend.start()
+    try:
+        assert (await _get(http, friend, "/clients"))[0] == 403
+    finally:
+        await friend.stop()
+
+
+async def _command(
+    http: aiohttp.ClientSession,
+    plex_server: PlexMediaServerStandIn,
+    name: str,
+    target: str | None,
+    *,
+    token: bool = True,
+    **query: str,
+) -> int:
+    """Send /player/playback/<name> for a target player (None: no header); return the status."""
+    headers = authed(plex_server) if token else dict(JSON)
+    if target is not None:
+        headers["X-Plex-Target-Client-Identifier"] = target
+    status, _, _ = await _get(
+        http,
+        plex_server,
+        f"/player/playback/{name}",
+        headers=headers,
+        params={"commandID": str(len(plex_server.commands) + 1), **query},
+    )
+    return status
+
+
+async def test_player_commands_act_on_the_target_players_session(
+    plex_server: PlexMediaServerStandIn, http: aiohttp.ClientSession
+) -> None:
+    """Playback commands reach the session of the player the header names, then notify."""
+    tv = plex_server.player_named("Living room TV").machine_identifier
+    session_id = await plex_server.start_session()
+    session = plex_server.sessions[session_id]
+    on_phone = await plex_server.start_session(player="Phone")
+
+    async def command(name: str, **query: str) -> dict[str, Any]:
+        """Send a command to the TV; return the playing notification that follows."""
+        assert await _command(http, plex_server, name, tv, **query) == 200
+        return _playing(await _next_json(socket))
+
+    async with http.ws_connect(
+        f"{plex_server.base_url}/:/websockets/notifications",
+        headers=authed(plex_server),
+    ) as socket:
+        paused = await command("pause")
+        assert (paused["clientIdentifier"], paused["state"]) == (tv, "paused")
+        assert session.state == "paused"
+        assert plex_server.sessions[on_phone].state == "playing"
+        assert (await command("seekTo", offset="120000"))["viewOffset"] == 120_000
+        assert (await command("stepForward"))["viewOffset"] == 150_000
+        assert (await command("stepBack"))["viewOffset"] == 135_000
+        assert (await command("setParameters", volume="20"))["state"] == "paused"
+        assert plex_server.players[tv].volume == 20
+        assert (await command("setParameters", volume="0"))["state"] == "paused"
+        assert plex_server.players[tv].volume == 0
+        assert (await command("pause"))["state"] == "paused"
+        assert (await command("play"))["state"] == "playing"
+        first = session.item.rating_key
+        assert (await command("skipNext"))["ratingKey"] == session.item.rating_key
+        assert session.item.rating_key != first
+        assert (session.item.title, session.offset) == ("Another Film", 0)
+        assert (await command("skipPrevious"))["ratingKey"] == session.item.rating_key
+        assert session.item.title == "A Film"
+        assert (await command("stop"))["state"] == "stopped"
+        assert session_id not in plex_server.sessions
+        assert plex_server.sessions[on_phone].state == "playing"
+
+    assert [c.status for c in plex_server.commands] == [200] * 11
+    first_command = plex_server.commands[0]
+    assert (first_command.command, first_command.target) == ("playback/pause", tv)
+    assert first_command.query == {"commandID": "1"}
+    assert first_command.headers["X-Plex-Token"] == plex_server.server.access_token
+
+
+async def test_player_commands_that_are_refused(
+    plex_server: PlexMediaServerStandIn, http: aiohttp.ClientSession
+) -> None:
+    """Without playback, a known target, the token or a known command: refused, nothing sent."""
+    tv = plex_server.player_named("Living room TV").machine_identifier
+    phone = plex_server.player_named("Phone").machine_identifier
+    on_phone = await plex_server.start_session(player="Phone")
+    before = len(plex_server.notifications)
+    for target, name, query, token, status in (
+        (phone, "pause", {}, True, 400),
+        ("nobody", "pause", {}, True, 404),
+        (None, "pause", {}, True, 404),
+        (tv, "pause", {}, False, 401),
+        (tv, "seekTo", {}, True, 400),
+        (tv, "seekTo", {"offset": "-5"}, True, 400),
+        (tv, "explode", {}, True, 400),
+    ):
+        assert (
+            await _command(http, plex_server, name, target, token=token, **query)
+            == status
+        ), (target, name, query)
+    assert plex_server.sessions[on_phone].state == "playing"
+    # A player with nothing playing takes the command; there is nothing to notify.
+    assert await _command(http, plex_server, "pause", tv) == 200
+    assert len(plex_server.notifications) == before
+    assert [c.status for c in plex_server.commands] == [
+        400,
+        404,
+        404,
+        401,
+        400,
+        400,
+        400,
+        200,
+    ]
+    plex_server.inject("player_command", Fault(status=500))
+    assert await _command(http, plex_server, "pause", tv) == 500
+
+
+async def test_a_silent_player_holds_a_command_until_the_stand_in_stops(
+    plex_tv: PlexTvStandIn, http: aiohttp.ClientSession
+) -> None:
+    """A silent player's command is never answered while the stand-in serves."""
+    plex_server = PlexMediaServerStandIn(plex_tv)
+    await plex_server.start()
+    tv = plex_server.player_named("Living room TV")
+    tv.silent = True
+    try:
+        with pytest.raises(TimeoutError):
+            await http.get(
+                f"{plex_server.base_url}/player/playback/pause",
+                headers={
+                    **authed(plex_server),
+                    "X-Plex-Target-Client-Identifier": tv.machine_identifier,
+                },
+                timeout=aiohttp.ClientTimeout(total=0.3),
+            )
+        (command,) = plex_server.commands
+        assert command.status is None
+    finally:
+        await plex_server.stop()
+    assert command.status == 408
+
+
+async def test_artwork_is_a_jpeg_for_the_servers_token_only(
+    plex_server: PlexMediaServerStandIn, http: aiohttp.ClientSession
+) -> None:
+    """Sessions carry artwork paths; each is a real JPEG, resized by /photo/:/transcode."""
+    film = await plex_server.start_session()
+    episode = await plex_server.start_session(media_type="episode", player="Phone")
+    entries = {
+        entry["Session"]["id"]: entry
+        for entry in (await _sessions(http, plex_server))["Metadata"]
+    }
+    movie, show = entries[film], entries[episode]
+    key = movie["ratingKey"]
+    assert movie["key"] == f"/library/metadata/{key}"
+    assert movie["thumb"] == f"/library/metadata/{key}/thumb/1700000500"
+    assert movie["art"] == f"/library/metadata/{key}/art/1700000500"
+    assert "grandparentThumb" not in movie
+    for field in ("thumb", "art", "parentThumb", "grandparentThumb", "grandparentArt"):
+        assert show[field].startswith("/library/metadata/")
+    assert show["grandparentThumb"].startswith(
+        f"/library/metadata/{show['grandparentRatingKey']}/thumb/"
+    )
+
+    def size_of(body: bytes) -> tuple[int, int]:
+        with Image.open(io.BytesIO(body)) as image:
+            assert image.format == "JPEG"
+            return image.size
+
+    assert (await _get(http, plex_server, movie["thumb"], headers=JSON))[0] == 401
+    status, content_type, body = await _get(http, plex_server, movie["thumb"])
+    assert (status, content_type, size_of(body)) == (200, "image/jpeg", (600, 900))
+    status, _, body = await _get(http, plex_server, show["grandparentArt"])
+    assert (status, size_of(body)) == (200, (1280, 720))
+
+    async def transcode(
+        url: str, width: str, height: str, headers: dict[str, str] | None = None
+    ) -> tuple[int, str, bytes]:
+        return await _get(
+            http,
+            plex_server,
+            "/photo/:/transcode",
+            headers=headers,
+            params={
+                "url": url,
+                "width": width,
+                "height": height,
+                "minSize": "1",
+                "upscale": "1",
+            },
+        )
+
+    status, content_type, body = await transcode(movie["thumb"], "300", "300")
+    assert (status, content_type, size_of(body)) == (200, "image/jpeg", (300, 450))
+    status, _, body = await transcode(movie["art"], "400", "100")
+    assert (status, size_of(body)) == (200, (400, 225))
+    status, _, body = await transcode(movie["thumb"], "4000", "4000")
+    assert (status, size_of(body)) == (200, (1365, 2048))
+    assert (await transcode(movie["thumb"], "300", "300", JSON))[0] == 401
+    for url in (f"{plex_server.base_url}{movie['thumb']}", "/elsewhere/1", ""):
+        assert (await transcode(url, "300", "300"))[0] == 404
+    for width, height in (("0", "300"), ("x", "300"), ("300", "5000"), ("300", "")):
+        assert (await transcode(movie["thumb"], width, height))[0] == 400
+    assert plex_server.image_requests == 14
+    assert plex_server.count("image") == 3
+    plex_server.inject("photo_transcode", Fault(status=500))
+    assert (await transcode(movie["thumb"], "300", "300"))[0] == 500
+    plex_server.inject("image", Fault(status=200, body=b"x", content_type="text/html"))
+    assert (await _get(http, plex_server, movie["thumb"]))[1] == "text/html"
+    assert plex_server.image_requests == 16

@@ -9,6 +9,7 @@ from pathlib import Path
 import re
 import string
 
+from homeassistant.const import Platform
 from homeassistant.helpers.entity import EntityDescription
 import pytest
 import yaml
@@ -19,6 +20,7 @@ from custom_components.plex_link.event import (
     DESCRIPTIONS as EVENT_DESCRIPTIONS,
     event_attributes,
 )
+from custom_components.plex_link.media_player import STOP_REASON_KEY
 from custom_components.plex_link.plexserver.webhook import WebhookEvent
 
 INTEGRATION = Path(__file__).parent.parent / "custom_components" / "plex_link"
@@ -120,6 +122,7 @@ def test_exception_keys_exist() -> None:
         if "translation_domain" in kwargs
         and isinstance(kwargs.get("translation_key"), ast.Constant)
     }
+    keys.add(STOP_REASON_KEY)  # the reason a viewer reads when a session is ended
     assert keys == set(STRINGS["exceptions"])
     for key in keys:
         assert STRINGS["exceptions"][key]["message"]
@@ -128,13 +131,19 @@ def test_exception_keys_exist() -> None:
 def test_repair_issues_have_text() -> None:
     """Every repair issue the integration raises has a title and a description."""
     issues = {
-        kw.value.value
+        value.value
         for path in INTEGRATION.glob("*.py")
         for call in _calls(path.name)
         if isinstance(call.func, ast.Attribute)
         and call.func.attr == "async_create_issue"
         for kw in call.keywords
-        if kw.arg == "translation_key" and isinstance(kw.value, ast.Constant)
+        if kw.arg == "translation_key"
+        for value in (
+            [kw.value.body, kw.value.orelse]
+            if isinstance(kw.value, ast.IfExp)
+            else [kw.value]
+        )
+        if isinstance(value, ast.Constant)
     }
     assert issues == set(STRINGS["issues"])
     for key in issues:
@@ -154,7 +163,11 @@ def _entity_keys(platform: str) -> set[str]:
     }
 
 
-@pytest.mark.parametrize("platform", [p.value for p in PLATFORMS])
+@pytest.mark.parametrize(
+    "platform",
+    # A media player takes its device's name: the player's.
+    [p.value for p in PLATFORMS if p is not Platform.MEDIA_PLAYER],
+)
 def test_entities_have_names_and_icons(platform: str) -> None:
     """Every entity translation key has a name and an icon, and no other exists."""
     keys = _entity_keys(platform)

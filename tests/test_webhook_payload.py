@@ -30,6 +30,7 @@ from custom_components.plex_link.plexserver.webhook import (
     read_webhook_payload,
 )
 
+from .conftest import wait_for
 from .test_fuzz import JSON, SCALARS
 
 DEADLINE = 30
@@ -191,9 +192,7 @@ class Receiver:
 
     async def outcome(self) -> Received:
         """Wait, up to the deadline, for the handler to finish one post."""
-        async with asyncio.timeout(DEADLINE):
-            while not self.received:
-                await asyncio.sleep(0.005)
+        await wait_for(lambda: self.received, DEADLINE)
         [received] = self.received
         return received
 
@@ -285,12 +284,8 @@ async def test_plex_sample(receiver: Receiver) -> None:
     assert received.event == WebhookEvent(
         event="media.play",
         server_uuid=SERVER_UUID,
-        server_title="Office",
-        user=True,
-        owner=True,
         account_title="elan",
         player_title="Plex Web (Safari)",
-        player_uuid="r6yfkdnfggbh2bdnvkffwbms",
         player_local=True,
         media_type="track",
         title="Love The One You're With",
@@ -300,9 +295,6 @@ async def test_plex_sample(receiver: Receiver) -> None:
         parent_index=1,
         year=None,
         library_section_title=None,
-        library_section_type="artist",
-        rating_key="1936545",
-        guid=None,
     )
     kept = repr(received.event) + json.dumps(dataclasses.asdict(received.event))
     for value in private_values(PLEX_SAMPLE):
@@ -315,7 +307,7 @@ async def test_plex_sample(receiver: Receiver) -> None:
 async def test_movie_with_posters(
     receiver: Receiver, before: bool, after: bool
 ) -> None:
-    """The JPEG part is skipped wherever it is; a number rating key becomes a string."""
+    """The JPEG part is skipped wherever it is."""
     received = await receiver.post(
         plex_form(MOVIE, thumb_before=before, thumb_after=after)
     )
@@ -327,12 +319,8 @@ async def test_movie_with_posters(
         "Big Buck Bunny",
         2008,
     )
-    assert (event.rating_key, event.guid, event.library_section_title) == (
-        "4242",
-        "plex://movie/5d776825880197001ec90a9b",
-        "Movies",
-    )
-    assert (event.user, event.owner, event.player_local) == (False, True, False)
+    assert event.library_section_title == "Movies"
+    assert event.player_local is False
     assert event.account_title == "Sam"
     kept = repr(event)
     for value in private_values(MOVIE):
@@ -345,15 +333,13 @@ async def test_episode_with_string_variants(receiver: Receiver) -> None:
     """Numbers and booleans sent as strings, and 0/1 booleans, are read as such."""
     event = (await receiver.post(plex_form(EPISODE))).event
     assert event is not None
-    assert (event.user, event.owner, event.player_local) == (True, False, True)
+    assert event.player_local is True
     assert (event.index, event.parent_index, event.year) == (1, 0, 2019)
     assert (event.grandparent_title, event.parent_title, event.title) == (
         "A Show",
         "Season 1",
         "Pilot",
     )
-    assert event.player_uuid is None
-    assert event.library_section_type == "show"
 
 
 async def test_library_new(receiver: Receiver) -> None:
@@ -366,11 +352,7 @@ async def test_library_new(receiver: Receiver) -> None:
         2010,
         "Movies",
     )
-    assert (event.player_title, event.player_uuid, event.player_local) == (
-        None,
-        None,
-        None,
-    )
+    assert (event.player_title, event.player_local) == (None, None)
 
 
 async def test_database_backup(receiver: Receiver) -> None:
@@ -379,9 +361,6 @@ async def test_database_backup(receiver: Receiver) -> None:
     assert event == WebhookEvent(
         event="admin.database.backup",
         server_uuid=SERVER_UUID,
-        server_title="Office",
-        user=True,
-        owner=True,
         account_title="elan",
     )
     assert event.event in SERVER_EVENTS
@@ -707,12 +686,10 @@ def test_event_parser(data: Any) -> None:
     assert event.event in PLAYBACK_EVENTS | LIBRARY_EVENTS | SERVER_EVENTS
     assert isinstance(event.server_uuid, str)
     assert event.server_uuid
-    assert isinstance(event.user, bool)
-    assert isinstance(event.owner, bool)
     assert event.player_local is None or isinstance(event.player_local, bool)
     for name in ("index", "parent_index", "year"):
         value = getattr(event, name)
-        assert value is None or (type(value) is int and 0 <= value < 2**31)
+        assert value is None or (type(value) is int and 0 <= value <= 2**53)
     for item in dataclasses.fields(event):
         value = getattr(event, item.name)
         if item.type == "str | None":

@@ -30,8 +30,9 @@ from .coordinator import (
     PlexLinkCoordinator,
     PlexLinkRuntimeData,
 )
+from .players import PlexLinkKnownPlayers, player_device_identifier
 from .services import async_setup_services
-from .webhooks import PlexLinkWebhook, async_remove_own_url
+from .webhooks import PlexLinkWebhook, async_remove_webhook
 
 __all__ = [
     "async_get_account",
@@ -41,7 +42,12 @@ __all__ = [
     "async_get_token",
 ]
 
-PLATFORMS = [Platform.BINARY_SENSOR, Platform.EVENT, Platform.SENSOR]
+PLATFORMS = [
+    Platform.BINARY_SENSOR,
+    Platform.EVENT,
+    Platform.MEDIA_PLAYER,
+    Platform.SENSOR,
+]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 RETIRED_DATA = ("account_id", "account_uuid", "username")
 RETIRED_SENSORS = ("username", "plan")
@@ -92,8 +98,13 @@ async def async_setup_entry(hass: HomeAssistant, entry: PlexLinkConfigEntry) -> 
         entry_type=dr.DeviceEntryType.SERVICE,
     )
     webhook = PlexLinkWebhook(hass, entry, coordinator)
+    players = PlexLinkKnownPlayers(hass, entry)
+    await players.async_load()
     entry.runtime_data = PlexLinkRuntimeData(
-        coordinator=coordinator, account_device_id=account_device.id, webhook=webhook
+        coordinator=coordinator,
+        account_device_id=account_device.id,
+        webhook=webhook,
+        players=players,
     )
     webhook.async_start()
     entry.async_on_unload(
@@ -114,9 +125,29 @@ async def async_unload_entry(hass: HomeAssistant, entry: PlexLinkConfigEntry) ->
 async def async_remove_entry(hass: HomeAssistant, entry: PlexLinkConfigEntry) -> None:
     """Take Home Assistant out of the account's webhooks and sign the token out.
 
-    Failures are logged and do not block removal.
+    The Home Assistant Cloud webhook, the webhook's repair and its failure
+    record go too. Failures are logged and do not block removal.
     """
     client = await async_create_client(hass, entry.data[CONF_CLIENT_IDENTIFIER])
-    token = entry.data[CONF_TOKEN]
-    await async_remove_own_url(client, token, entry.data[CONF_WEBHOOK_ID], entry.title)
-    await async_sign_out(client, token, entry.title)
+    await async_remove_webhook(hass, client, entry)
+    await async_sign_out(client, entry.data[CONF_TOKEN], entry.title)
+    await PlexLinkKnownPlayers(hass, entry).async_remove()
+
+
+async def async_remove_config_entry_device(
+    hass: HomeAssistant, entry: PlexLinkConfigEntry, device: dr.DeviceEntry
+) -> bool:
+    """Let a person remove a player's device; the account and its servers stay.
+
+    The player comes back, with a new device, when a server names it again.
+    """
+    data = entry.runtime_data.coordinator.data
+    if device.identifiers & data.device_identifiers:
+        return False
+    for known in list(entry.runtime_data.players.players.values()):
+        if (
+            player_device_identifier(data.account.uuid, *known.key)
+            in device.identifiers
+        ):
+            entry.runtime_data.players.async_forget(*known.key)
+    return True

@@ -1,18 +1,24 @@
 """Who is watching what: the live activity of the account's own Plex Media Servers.
 
 Each owned server plex.tv lists with an access token gets one coordinator. It
-reads `/status/sessions` with that server's token (never the account's), when
-the server's notification websocket says playback changed (debounced to one
-read a second) and, as a safety net, every five minutes while the websocket is
-up. While it is down, the poll runs every 30 seconds: it is then the only news
-besides a Plex Pass webhook, and 30 seconds is what a poll-based tool offers,
-for 120 small local requests an hour that stop once the listener reconnects.
+reads `/status/sessions` with that server's token (never the account's) when
+the websocket opens, when a `playing` notification tells of a real change (a
+session it does not know, a stop, another state or media, a seek), debounced
+to one read a second, and, as a safety net, every five minutes while the
+websocket is up. Players send `playing` with every timeline report, up to once
+a second, mostly with nothing changed: those move the session's position from
+the notification itself, with no read, as core Plex's websocket library
+decides. While the websocket is down, the poll runs every 30 seconds: it is
+then the only news besides a Plex Pass webhook, and 30 seconds is what a
+poll-based tool offers, for 120 small local requests an hour that stop once
+the listener reconnects.
 """
 
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from homeassistant.core import HassJob, HomeAssistant, callback
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
@@ -22,11 +28,13 @@ from homeassistant.helpers.dispatcher import (
     async_dispatcher_send,
 )
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN, LOGGER
 from .coordinator import PlexLinkConfigEntry
 from .plexserver import (
     NotificationListener,
+    PlayingNotification,
     PlaySession,
     PlexServerAuthenticationError,
     PlexServerClient,
@@ -40,6 +48,7 @@ from .webhooks import event_signal
 POLL_INTERVAL = timedelta(minutes=5)
 FALLBACK_POLL_INTERVAL = timedelta(seconds=30)
 REFRESH_COOLDOWN = 1.0
+SEEK_TOLERANCE = timedelta(seconds=5)
 
 
 def activity_signal(entry: PlexLinkConfigEntry) -> str:
@@ -63,12 +72,81 @@ def followed(entry: PlexLinkConfigEntry) -> list[PlexLinkActivityCoordinator]:
     ]
 
 
+@dataclass(frozen=True, kw_only=True)
+class _Heard:
+    """What Plex Link last heard of a session: from a notification, or from a read."""
+
+    state: str | None
+    rating_key: str | None
+    key: str | None
+    view_offset_ms: int | None
+    at: datetime
+
+    @classmethod
+    def of_session(cls, session: PlaySession) -> _Heard:
+        """Return what a read said of a session."""
+        return cls(
+            state=session.state,
+            rating_key=session.rating_key,
+            key=session.key,
+            view_offset_ms=session.view_offset_ms,
+            at=session.position_at,
+        )
+
+    def after(self, report: PlayingNotification, at: datetime) -> _Heard:
+        """Return what is known after a report at a moment: its fields, else these."""
+        moved = report.view_offset_ms is not None
+        return _Heard(
+            state=report.state or self.state,
+            rating_key=report.rating_key or self.rating_key,
+            key=report.key or self.key,
+            view_offset_ms=report.view_offset_ms if moved else self.view_offset_ms,
+            at=at if moved else self.at,
+        )
+
+    def changed(self, report: PlayingNotification) -> bool:
+        """Tell whether a report tells of another state or media than this."""
+        return (
+            (report.state is not None and report.state != self.state)
+            or _differ(report.rating_key, self.rating_key)
+            or _differ(report.key, self.key)
+        )
+
+    def sought(self, report: PlayingNotification, at: datetime) -> bool:
+        """Tell whether a report's position is off by more than SEEK_TOLERANCE from this one's course."""
+        if report.view_offset_ms is None or self.view_offset_ms is None:
+            return False
+        expected = timedelta(milliseconds=self.view_offset_ms)
+        if self.state == "playing":
+            expected += max(at - self.at, timedelta(0))
+        return (
+            abs(timedelta(milliseconds=report.view_offset_ms) - expected)
+            > SEEK_TOLERANCE
+        )
+
+
+_NOTHING_HEARD = _Heard(
+    state=None,
+    rating_key=None,
+    key=None,
+    view_offset_ms=None,
+    at=dt_util.utc_from_timestamp(0),
+)
+
+
+def _differ(reported: str | None, known: str | None) -> bool:
+    """Tell whether two values differ where both are known."""
+    return reported is not None and known is not None and reported != known
+
+
 class PlexLinkActivityCoordinator(DataUpdateCoordinator[list[PlaySession]]):
     """Follows what one owned Plex Media Server is playing.
 
-    A server that refuses its token (401/403) is logged once at info level;
-    it is then neither polled nor listened to, its sensors are unavailable,
-    and it is asked again each time plex.tv lists it (every five minutes).
+    data is the server's sessions as of the last read, with the positions that
+    `playing` notifications moved since; listeners are told of both. A server
+    that refuses its token (401/403) is logged once at info level; it is then
+    neither polled nor listened to, its sensors are unavailable, and it is
+    asked again each time plex.tv lists it (every five minutes).
     """
 
     config_entry: PlexLinkConfigEntry
@@ -95,6 +173,7 @@ class PlexLinkActivityCoordinator(DataUpdateCoordinator[list[PlaySession]]):
         self._stopped = False
         self._was_connected = False
         self._access_token = server.access_token
+        self._heard: dict[str, _Heard] = {}
         self.client = self._create_client(server)
         self._listener = self._create_listener()
 
@@ -113,7 +192,8 @@ class PlexLinkActivityCoordinator(DataUpdateCoordinator[list[PlaySession]]):
         """Return a listener for the server's notifications through the client."""
         return NotificationListener(
             self.client,
-            on_change=self.async_request_refresh_soon,
+            on_playing=self.async_handle_playing,
+            on_open=self._async_opened,
             on_connection=self._async_connection_changed,
         )
 
@@ -162,6 +242,69 @@ class PlexLinkActivityCoordinator(DataUpdateCoordinator[list[PlaySession]]):
             )
 
     @callback
+    def async_handle_playing(self, reports: list[PlayingNotification]) -> None:
+        """Follow a `playing` notification: read on a real change, else move positions.
+
+        A real change is a session not heard of, a stop, another state or media
+        (buffering is passing and ignored), or a seek; a notification whose
+        reports cannot be read, or one after a failed read, asks for a read
+        too. Otherwise each session moves to the position its report gives,
+        true now, and the listeners are told, with no read and without
+        rescheduling the safety poll. Each report is compared with the last
+        one heard of its session, so a change asks for one read however long
+        that read takes.
+        """
+        if self.refused or self._stopped:
+            return
+        if not reports or self.data is None or not self.last_update_success:
+            self.async_request_refresh_soon()
+            return
+        now = dt_util.utcnow()
+        known = {session.session_key: session for session in self.data}
+        moved: dict[str, int] = {}
+        read = False
+        for report in reports:
+            key = report.session_key
+            if report.state == "buffering":
+                continue
+            if report.state == "stopped":
+                self._heard.pop(key, None)
+                read = True
+                continue
+            session = known.get(key)
+            heard = self._heard.get(key) or (
+                _Heard.of_session(session) if session else None
+            )
+            if heard is None:
+                heard = _NOTHING_HEARD
+                read = True
+            elif heard.changed(report) or heard.sought(report, now):
+                read = True
+            elif (
+                session is not None
+                and report.view_offset_ms is not None
+                and report.view_offset_ms != session.view_offset_ms
+            ):
+                moved[key] = report.view_offset_ms
+            self._heard[key] = heard.after(report, now)
+        if read:
+            self.async_request_refresh_soon()
+        if moved:
+            self.data = [
+                session.moved(moved[session.session_key], now)
+                if session.session_key in moved
+                else session
+                for session in self.data
+            ]
+            self.async_update_listeners()
+
+    @callback
+    def _async_opened(self) -> None:
+        """Read everything again when the socket opens: nobody listened meanwhile."""
+        self._heard.clear()
+        self.async_request_refresh_soon()
+
+    @callback
     def _async_connection_changed(self, connected: bool) -> None:
         """Poll slowly while the websocket is up; after a loss, read now and poll faster."""
         self.update_interval = POLL_INTERVAL if connected else FALLBACK_POLL_INTERVAL
@@ -201,6 +344,8 @@ class PlexLinkActivityCoordinator(DataUpdateCoordinator[list[PlaySession]]):
                 POLL_INTERVAL if self._listener.connected else FALLBACK_POLL_INTERVAL
             )
             LOGGER.info("%s lets Plex Link see its activity again", self.server_name)
+        read = {session.session_key for session in sessions}
+        self._heard = {key: heard for key, heard in self._heard.items() if key in read}
         return sessions
 
     @callback

@@ -24,6 +24,7 @@ from .plextv import (
 
 if TYPE_CHECKING:
     from .activity import PlexLinkActivityCoordinator
+    from .players import PlexLinkKnownPlayers
     from .webhooks import PlexLinkWebhook
 
 UPDATE_INTERVAL = timedelta(minutes=5)
@@ -51,7 +52,8 @@ class PlexLinkRuntimeData:
     """What a loaded Plex Link entry holds at run time.
 
     The account's device is created once at setup; server devices hang off it.
-    The webhook receives what the account's servers post. activity holds the
+    The webhook receives what the account's servers post; players are the
+    Plex players the owned servers have named. activity holds the
     coordinator of each owned server whose sessions Plex Link follows, by
     machine identifier (filled by activity.PlexLinkActivityTracker).
     """
@@ -59,6 +61,7 @@ class PlexLinkRuntimeData:
     coordinator: PlexLinkCoordinator
     account_device_id: str
     webhook: PlexLinkWebhook
+    players: PlexLinkKnownPlayers
     activity: dict[str, PlexLinkActivityCoordinator] = field(default_factory=dict)
 
 
@@ -73,7 +76,10 @@ def server_device_identifier(
 
 
 class PlexLinkCoordinator(DataUpdateCoordinator[PlexLinkData]):
-    """Reads the account and its servers every five minutes: 24 requests an hour."""
+    """Reads the account and its servers every five minutes: 24 plex.tv requests an hour.
+
+    With events on, the webhook adds about one an hour of its own (webhooks.py).
+    """
 
     config_entry: PlexLinkConfigEntry
 
@@ -119,13 +125,23 @@ class PlexLinkCoordinator(DataUpdateCoordinator[PlexLinkData]):
         return data
 
     def _async_remove_stale_devices(self, data: PlexLinkData) -> None:
-        """Remove the devices of servers the account no longer reaches."""
+        """Remove the devices of servers the account no longer reaches, and their players'.
+
+        A player's device hangs off its server's device and goes with it.
+        """
         registry = dr.async_get(self.hass)
         current = data.device_identifiers
-        for device in dr.async_entries_for_config_entry(
+        devices = dr.async_entries_for_config_entry(
             registry, self.config_entry.entry_id
-        ):
-            if not device.identifiers & current:
+        )
+        servers = {
+            device.id
+            for device in devices
+            if device.identifiers & current
+            and (DOMAIN, data.account.uuid) not in device.identifiers
+        }
+        for device in devices:
+            if not device.identifiers & current and device.via_device_id not in servers:
                 registry.async_remove_device(device.id)
 
     async def async_ping(self, _now: datetime | None = None) -> None:

@@ -10,10 +10,12 @@ from homeassistant.const import CONF_TOKEN, CONF_WEBHOOK_ID
 from homeassistant.core import HomeAssistant
 
 from .coordinator import PlexLinkConfigEntry
+from .webhooks import CONF_CLOUDHOOK_URL
 
 TO_REDACT = {
     CONF_TOKEN,
     CONF_WEBHOOK_ID,
+    CONF_CLOUDHOOK_URL,
     "access_token",
     "uri",
     "username",
@@ -40,6 +42,7 @@ async def async_get_config_entry_diagnostics(
             },
             "webhook": {
                 "receiving": runtime.webhook.receiving,
+                "listening": runtime.webhook.listening,
                 "registered": runtime.webhook.registered_url is not None,
             },
             "activity": {

@@ -14,7 +14,8 @@ from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import PlexLinkConfigEntry
-from .entity import PlexLinkServerEntity, async_add_server_entities
+from .entity import PlexLinkServerEntity
+from .media import media_attributes
 from .plexserver import WebhookEvent
 from .webhooks import event_signal
 
@@ -66,22 +67,36 @@ async def async_setup_entry(
     entry: PlexLinkConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the event entities of every server, or remove them when events are off."""
-    if not entry.runtime_data.webhook.receiving:
-        registry = er.async_get(hass)
-        for entity in er.async_entries_for_config_entry(registry, entry.entry_id):
-            if entity.domain == Platform.EVENT:
-                registry.async_remove(entity.entity_id)
-        return
-    coordinator = entry.runtime_data.coordinator
-    async_add_server_entities(
-        entry,
-        async_add_entities,
-        lambda machine_identifier: (
+    """Give every server event entities while the entry receives events, at each refresh.
+
+    They appear when events are on and the account has Plex Pass, and go (with
+    their registry entries) when either stops being true.
+    """
+    runtime = entry.runtime_data
+    coordinator = runtime.coordinator
+    registry = er.async_get(hass)
+    added: set[str] = set()
+
+    @callback
+    def async_follow() -> None:
+        if not runtime.webhook.receiving:
+            added.clear()
+            for entity in er.async_entries_for_config_entry(registry, entry.entry_id):
+                if entity.domain == Platform.EVENT:
+                    registry.async_remove(entity.entity_id)
+            return
+        current = set(coordinator.data.servers)
+        added.intersection_update(current)
+        new = sorted(current - added)
+        added.update(new)
+        async_add_entities(
             PlexLinkServerEvent(coordinator, description, machine_identifier)
+            for machine_identifier in new
             for description in DESCRIPTIONS
-        ),
-    )
+        )
+
+    async_follow()
+    entry.async_on_unload(coordinator.async_add_listener(async_follow))
 
 
 def event_attributes(event: WebhookEvent) -> dict[str, Any]:
@@ -91,22 +106,29 @@ def event_attributes(event: WebhookEvent) -> dict[str, Any]:
         "player_local": event.player_local,
         "user": event.account_title,
         "media_type": event.media_type,
-        "title": event.title,
-        "show": event.grandparent_title if event.media_type == "episode" else None,
-        "artist": event.grandparent_title if event.media_type == "track" else None,
-        "album": event.parent_title if event.media_type == "track" else None,
-        "season": event.parent_index if event.media_type == "episode" else None,
-        "episode": event.index if event.media_type == "episode" else None,
-        "year": event.year,
+        **media_attributes(event),
         "library": event.library_section_title,
     }
     return {key: value for key, value in attributes.items() if value is not None}
 
 
 class PlexLinkServerEvent(PlexLinkServerEntity, EventEntity):
-    """Fires when the server posts one of the entity's Plex events."""
+    """Fires when the server posts one of the entity's Plex events.
+
+    Its data come from the server's posts, not from plex.tv: it stays
+    available while the entry's handler is registered and the server is
+    known, even while plex.tv cannot be reached.
+    """
 
     entity_description: PlexLinkEventDescription
+
+    @property
+    def available(self) -> bool:
+        """Tell whether the server's posts reach this entity."""
+        return (
+            self.coordinator.config_entry.runtime_data.webhook.listening
+            and self.machine_identifier in self.coordinator.data.servers
+        )
 
     async def async_added_to_hass(self) -> None:
         """Listen for the entry's Plex events."""

@@ -23,6 +23,7 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 from .activity import PlexLinkActivityCoordinator, activity_signal, retired_signal
 from .coordinator import PlexLinkConfigEntry, PlexLinkData, server_device_identifier
 from .entity import PlexLinkEntity, PlexLinkServerEntity, async_add_server_entities
+from .media import media_attributes
 from .plexserver import PlaySession
 from .plextv import Server
 
@@ -59,17 +60,7 @@ def session_summary(session: PlaySession) -> dict[str, Any]:
     summary: dict[str, Any] = {
         "user": session.user,
         "player": session.player,
-        "title": session.title,
-    }
-    if session.media_type == "episode":
-        summary |= {
-            "show": session.grandparent_title,
-            "season": session.parent_index,
-            "episode": session.index,
-        }
-    elif session.media_type == "track":
-        summary["artist"] = session.grandparent_title
-    summary |= {
+        **media_attributes(session, year=False),
         "state": session.state,
         "progress": round(session.progress * 100)
         if session.progress is not None

@@ -25,6 +25,7 @@ import probatio
 from .access import async_get_entry, entry_headers
 from .activity import PlexLinkActivityCoordinator, followed
 from .const import CONF_CLIENT_IDENTIFIER, DOMAIN
+from .media import media_attributes
 from .plexserver import PlaySession, PlexServerAuthenticationError, PlexServerError
 from .plextv import Server
 
@@ -190,9 +191,7 @@ async def _async_get_sessions(call: ServiceCall) -> ServiceResponse:
 def _session_response(
     coordinator: PlexLinkActivityCoordinator, session: PlaySession
 ) -> dict[str, Any]:
-    """Describe a session for an action response."""
-    episode = session.media_type == "episode"
-    track = session.media_type == "track"
+    """Describe a session for an action response; every key, None where it does not apply."""
     return {
         "server": coordinator.server_name,
         "machine_identifier": coordinator.machine_identifier,
@@ -202,13 +201,7 @@ def _session_response(
         "product": session.product,
         "platform": session.platform,
         "media_type": session.media_type,
-        "title": session.title,
-        "show": session.grandparent_title if episode else None,
-        "season": session.parent_index if episode else None,
-        "episode": session.index if episode else None,
-        "artist": session.grandparent_title if track else None,
-        "album": session.parent_title if track else None,
-        "year": session.year,
+        **media_attributes(session),
         "state": session.state,
         "progress": round(session.progress * 100, 1)
         if session.progress is not None

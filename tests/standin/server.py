@@ -3,8 +3,10 @@
 It answers like a Plex Media Server as described in shared/plex-media-server.md:
 `/identity`, `/status/sessions` (shaped like Home Assistant core's plex test
 fixture session_base.xml, in Plex's JSON form), `/status/sessions/terminate` and
-the notification websocket `/:/websockets/notifications`. Tests (and the demo
-page at `/demo`) start, pause, resume and stop sessions; every change is sent to
+the notification websocket `/:/websockets/notifications`; its players
+(`/clients`), the commands it passes on to them (`/player/playback/*`) and
+artwork (`/library/metadata/<id>/thumb/<ts>`, `/photo/:/transcode`). Tests
+(and the demo page at `/demo`) start, pause, resume and stop sessions; every change is sent to
 the open websockets. Like a real server with a Plex Pass owner, it posts
 multipart webhook events to the URLs of the plex.tv accounts that can reach it,
 but only to loopback addresses.
@@ -12,13 +14,18 @@ but only to loopback addresses.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections import Counter
 from dataclasses import dataclass, field
+import functools
+import hashlib
 import html
+import io
 import ipaddress
 import itertools
 import json
+import re
 import secrets
 import time
 from typing import Any, Literal
@@ -27,6 +34,7 @@ import zlib
 
 import aiohttp
 from aiohttp import web
+from PIL import Image, ImageDraw
 
 from . import (
     LOOPBACK,
@@ -45,6 +53,10 @@ ENDPOINTS = (
     "websocket",
     "demo",
     "demo_action",
+    "clients",
+    "player_command",
+    "image",
+    "photo_transcode",
 )
 
 # A 16x24 JPEG poster (312 bytes), made once with Pillow; sent as the `thumb` part.
@@ -113,6 +125,96 @@ _PLAYERS: dict[str, dict[str, Any]] = {
 
 _rating_keys = itertools.count(1001)
 
+# -- Players, their commands and artwork ----------------------------------------
+
+PLAYBACK_CAPABILITIES = "timeline,playback,navigation,playqueues"
+# What a player's play queue holds, per media type: skipNext/skipPrevious move along it.
+_QUEUES: dict[str, tuple[str, ...]] = {
+    "movie": ("A Film", "Another Film", "A Third Film"),
+    "episode": ("Pilot", "The Second Episode", "The Third Episode"),
+    "track": ("A Song", "Another Song", "A Third Song"),
+}
+# Full-size artwork: a 2:3 poster (thumb) and a 16:9 background (art).
+_IMAGE_SIZES = {"thumb": (600, 900), "art": (1280, 720)}
+_IMAGE_PATH = re.compile(r"/library/metadata/([0-9]{1,12})/(thumb|art)/([0-9]{1,12})")
+MAX_TRANSCODE_SIDE = 2048
+_PLAYBACK_COMMANDS = frozenset(
+    {
+        "play",
+        "pause",
+        "stop",
+        "seekTo",
+        "stepForward",
+        "stepBack",
+        "skipNext",
+        "skipPrevious",
+        "setParameters",
+    }
+)
+# How far stepForward and stepBack move, in milliseconds.
+_STEPS = {"stepForward": 30_000, "stepBack": -15_000}
+
+
+@dataclass(kw_only=True)
+class StandInPlayer:
+    """One player the server knows: `/clients` lists it, its sessions name it.
+
+    capabilities is what `protocolCapabilities` says; a player without
+    `playback` refuses playback commands (HTTP 400 from the server). A silent
+    player never answers a command (until the stand-in stops). Unlisted players
+    play but are missing from `/clients`, as a phone outside the LAN is.
+    """
+
+    name: str
+    machine_identifier: str
+    product: str = "Plex for Android (TV)"
+    platform: str = "Android"
+    platform_version: str = "14"
+    device: str = "SHIELD Android TV"
+    model: str = "mdarcy"
+    version: str = "10.24.0.2139"
+    capabilities: str = PLAYBACK_CAPABILITIES
+    listed: bool = True
+    silent: bool = False
+    volume: int = 100
+
+    @property
+    def controllable(self) -> bool:
+        """Tell whether the player takes playback commands."""
+        return "playback" in self.capabilities.split(",")
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the player as `/clients`' `Server` entries do (addresses on loopback)."""
+        return {
+            "name": self.name,
+            # Data only, never connected to: a loopback-style address.
+            "host": "127.0.0.11",
+            "address": "127.0.0.11",
+            "port": 32500,
+            "machineIdentifier": self.machine_identifier,
+            "version": self.version,
+            "protocol": "plex",
+            "product": self.product,
+            "platform": self.platform,
+            "platformVersion": self.platform_version,
+            "device": self.device,
+            "model": self.model,
+            "deviceClass": "stb",
+            "protocolVersion": "1",
+            "protocolCapabilities": self.capabilities,
+        }
+
+
+@dataclass(kw_only=True)
+class PlayerCommand:
+    """One command the server received for a player, and what it answered (None: not yet)."""
+
+    target: str
+    command: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    status: int | None = None
+
 
 @dataclass(kw_only=True)
 class StandInItem:
@@ -156,7 +258,10 @@ class StandInSession:
     user_thumb: str
     player_title: str
     player_identifier: str
+    player_product: str | None = None
+    player_platform: str | None = None
     transcode: bool = False
+    transcode_session: bool = True
     location: Literal["lan", "wan"] = "lan"
     bandwidth: int = 8000
     state: State = "playing"
@@ -187,6 +292,8 @@ class WebSocketConnection:
     query: dict[str, str]
     opened_at: float
     closed_at: float | None = None
+    close_code: int | None = None  # the client's close frame; None: the TCP just ended
+    pong: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def open(self) -> bool:
@@ -237,13 +344,27 @@ def session_metadata(session: StandInSession) -> dict[str, Any]:
 
     The shape follows Home Assistant core's plex fixture session_base.xml:
     attributes become keys, User/Player/Session/TranscodeSession objects and
-    Media a list; TranscodeSession only while transcoding.
+    Media a list; TranscodeSession only while transcoding (and not even then
+    for a session started without transcode_session). Each stream of the part
+    carries its decision, as Tautulli reads them.
     """
     item = session.item
     library = _LIBRARIES[item.type]
     player = _PLAYERS.get(session.player_title, _PLAYERS["Living room TV"])
     local = session.location == "lan"
     media = dict(library["media"])
+    decision = "transcode" if session.transcode else "directplay"
+    streams = [
+        {
+            "id": int(item.rating_key) + 30_000 + stream_type,
+            "streamType": stream_type,
+            "codec": media[codec],
+            "selected": True,
+            "decision": decision,
+        }
+        for stream_type, codec in ((1, "videoCodec"), (2, "audioCodec"))
+        if codec in media
+    ]
     media |= {
         "id": int(item.rating_key) + 10_000,
         "duration": item.duration,
@@ -252,38 +373,43 @@ def session_metadata(session: StandInSession) -> dict[str, Any]:
             {
                 "id": int(item.rating_key) + 20_000,
                 "duration": item.duration,
-                "decision": "transcode" if session.transcode else "directplay",
+                "decision": decision,
+                "Stream": streams,
             }
         ],
     }
-    metadata = item_metadata(item) | {
-        "duration": item.duration,
-        "viewOffset": session.view_offset,
-        "sessionKey": session.session_key,
-        "User": {
-            "id": str(session.user_id),
-            "title": session.user_title,
-            "thumb": session.user_thumb,
-        },
-        "Player": {
-            "title": session.player_title,
-            "product": player["product"],
-            "platform": player["platform"],
-            "state": session.state,
-            "local": local,
-            # Data only, never connected to: loopback-style addresses.
-            "address": "127.0.0.11" if local else "127.0.0.12",
-            "remotePublicAddress": LOOPBACK,
-            "machineIdentifier": session.player_identifier,
-        },
-        "Session": {
-            "id": session.id,
-            "bandwidth": session.bandwidth,
-            "location": session.location,
-        },
-        "Media": [media],
-    }
-    if session.transcode:
+    metadata = (
+        item_metadata(item)
+        | _artwork(item)
+        | {
+            "duration": item.duration,
+            "viewOffset": session.view_offset,
+            "sessionKey": session.session_key,
+            "User": {
+                "id": str(session.user_id),
+                "title": session.user_title,
+                "thumb": session.user_thumb,
+            },
+            "Player": {
+                "title": session.player_title,
+                "product": session.player_product or player["product"],
+                "platform": session.player_platform or player["platform"],
+                "state": session.state,
+                "local": local,
+                # Data only, never connected to: loopback-style addresses.
+                "address": "127.0.0.11" if local else "127.0.0.12",
+                "remotePublicAddress": LOOPBACK,
+                "machineIdentifier": session.player_identifier,
+            },
+            "Session": {
+                "id": session.id,
+                "bandwidth": session.bandwidth,
+                "location": session.location,
+            },
+            "Media": [media],
+        }
+    )
+    if session.transcode and session.transcode_session:
         metadata["TranscodeSession"] = {
             "key": f"/transcode/sessions/{session.id}",
             "throttled": False,
@@ -382,6 +508,9 @@ class PlexMediaServerStandIn(FaultInjectingStandIn):
         self.websockets: list[WebSocketConnection] = []
         self.deliveries: list[WebhookDelivery] = []
         self.notifications: list[dict[str, Any]] = []
+        self.timeline_task: asyncio.Task[None] | None = None
+        self.timeline_reports = 0
+        self._silent: list[web.Request] = []
         self._sockets: dict[
             int, tuple[WebSocketConnection, web.WebSocketResponse, web.Request]
         ] = {}
@@ -390,6 +519,20 @@ class PlexMediaServerStandIn(FaultInjectingStandIn):
         self._runner: web.AppRunner | None = None
         self.base_url = ""
         self.last_message = ""
+        # Players: /clients, commands passed on to them, artwork.
+        self.players: dict[str, StandInPlayer] = {}
+        self.commands: list[PlayerCommand] = []
+        self._command_release = asyncio.Event()
+        self._queue_positions: dict[str, int] = {}
+        self.add_player("Living room TV")
+        self.add_player(
+            "Phone",
+            capabilities="timeline",
+            platform_version="18.1",
+            device="iPhone",
+            model="iPhone15,2",
+            version="2024.30.0",
+        )
 
     # -- Who can reach the server ---------------------------------------------
 
@@ -413,21 +556,32 @@ class PlexMediaServerStandIn(FaultInjectingStandIn):
         transcode: bool = False,
         location: Literal["lan", "wan"] = "lan",
         bandwidth: int | None = None,
+        duration: int = 0,
+        transcode_session: bool = True,
     ) -> str:
-        """Start playing something; return the session id (`Session.id`)."""
+        """Start playing something; return the session id (`Session.id`).
+
+        duration (ms) replaces the media type's; without transcode_session a
+        transcoded session says so only in its streams' decisions, as some
+        servers' sessions do.
+        """
         account = next((a for a in self.plex_tv.accounts if a.title == user), None)
+        known = self.player_named(player)
         session = StandInSession(
             id=secrets.token_hex(12),
             session_key=str(next(self._session_keys)),
-            item=StandInItem(type=media_type, title=title),
+            item=StandInItem(type=media_type, title=title, duration=duration),
             user_id=account.id
             if account
             else 50_000 + zlib.crc32(user.encode()) % 10_000,
             user_title=user,
             user_thumb=f"https://plex.tv/users/{account.uuid if account else 'guest'}/avatar",
             player_title=player,
-            player_identifier=f"player-{secrets.token_hex(6)}",
+            player_identifier=known.machine_identifier,
+            player_product=known.product,
+            player_platform=known.platform,
             transcode=transcode,
+            transcode_session=transcode_session,
             location=location,
             bandwidth=bandwidth
             if bandwidth is not None
@@ -457,23 +611,48 @@ class PlexMediaServerStandIn(FaultInjectingStandIn):
 
     async def _changed(self, session: StandInSession, event: str) -> None:
         """Tell the websockets (and, with auto_webhooks, the webhooks) about a change."""
-        await self.send_notification(
-            "playing",
-            [
-                {
-                    "sessionKey": session.session_key,
-                    "clientIdentifier": session.player_identifier,
-                    "guid": "",
-                    "ratingKey": session.item.rating_key,
-                    "url": "",
-                    "key": f"/library/metadata/{session.item.rating_key}",
-                    "viewOffset": session.view_offset,
-                    "state": session.state,
-                }
-            ],
-        )
+        await self.send_notification("playing", [_playing_entry(session)])
         if self.auto_webhooks:
             await self.post_event(event, session=session)
+
+    async def seek(self, session_id: str, offset: int) -> None:
+        """Jump to offset (ms) in a session, as a player does; its next timeline tells."""
+        session = self.sessions[session_id]
+        session.offset = max(0, min(offset, session.item.duration))
+        session.playing_since = time.monotonic()
+        await self.send_notification("playing", [_playing_entry(session)])
+
+    def start_timelines(self, every: float, *, limit: int | None = None) -> None:
+        """Send a `playing` notification per session every `every` seconds, as players report.
+
+        Each carries the session's position, state and media as they are, so
+        with nothing changing it tells nothing new; players send them while
+        they play (every 10 s for some, every second for chatty ones). limit
+        ends the reports after that many rounds; stop_timelines() ends them
+        at once.
+        """
+        self.stop_timelines()
+        self.timeline_task = asyncio.get_running_loop().create_task(
+            self._report_timelines(every, limit)
+        )
+
+    def stop_timelines(self) -> None:
+        """Stop the timeline reports."""
+        if self.timeline_task is not None:
+            self.timeline_task.cancel()
+            self.timeline_task = None
+
+    async def _report_timelines(self, every: float, limit: int | None) -> None:
+        """Report every session's timeline on a steady beat, counting the rounds."""
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        for tick in itertools.count(1):
+            await asyncio.sleep(max(0.0, start + tick * every - loop.time()))
+            for session in list(self.sessions.values()):
+                await self.send_notification("playing", [_playing_entry(session)])
+            self.timeline_reports += 1
+            if limit is not None and tick >= limit:
+                return
 
     # -- Websockets -------------------------------------------------------------
 
@@ -534,7 +713,40 @@ class PlexMediaServerStandIn(FaultInjectingStandIn):
                 await socket.close(code=aiohttp.WSCloseCode.GOING_AWAY)
             else:
                 _close(request)
+        for request in self._silent:
+            _close(request)
+        self._silent.clear()
         return len(dropped)
+
+    async def flush_websockets(self) -> None:
+        """Return once the client of every open socket has read all that was sent before.
+
+        The client answers a ping only after it read the messages sent before
+        it (aiohttp answers pings as it reads, in order). A client that reads
+        nothing for FLUSH_DEADLINE seconds is a TimeoutError.
+        """
+        async with asyncio.timeout(FLUSH_DEADLINE):
+            for connection, socket, _ in list(self._sockets.values()):
+                connection.pong.clear()
+                await socket.ping()
+                await connection.pong.wait()
+
+    def go_silent(self) -> int:
+        """Fall silent on every open socket, as a hung server or a dead route does.
+
+        The TCP connections stay open, but the server reads nothing from them
+        any more (so it answers no ping) and sends nothing on them; the sockets
+        no longer count as open. New sockets work as before. Return how many
+        fell silent; drop_websockets() and stop() cut them.
+        """
+        silent = list(self._sockets.values())
+        self._sockets.clear()
+        for connection, _, request in silent:
+            connection.closed_at = time.monotonic()
+            if request.transport is not None:
+                request.transport.pause_reading()
+            self._silent.append(request)
+        return len(silent)
 
     # -- Webhooks ---------------------------------------------------------------
 
@@ -625,6 +837,185 @@ class PlexMediaServerStandIn(FaultInjectingStandIn):
                 )
         return statuses
 
+    # -- Players, their commands and artwork -----------------------------------
+
+    def add_player(
+        self,
+        name: str,
+        *,
+        capabilities: str = PLAYBACK_CAPABILITIES,
+        listed: bool = True,
+        machine_identifier: str | None = None,
+        **details: str,
+    ) -> StandInPlayer:
+        """Add a player (product, platform, device, model, version in details).
+
+        Its machine identifier is stable: derived from the server and the name.
+        """
+        known = _PLAYERS.get(name, {})
+        player = StandInPlayer(
+            name=name,
+            machine_identifier=machine_identifier
+            or hashlib.sha256(
+                f"{self.server.machine_identifier}/{name}".encode()
+            ).hexdigest()[:24],
+            capabilities=capabilities,
+            listed=listed,
+            **{key: value for key, value in known.items() if key not in details},
+            **details,
+        )
+        self.players[player.machine_identifier] = player
+        return player
+
+    def player_named(self, name: str) -> StandInPlayer:
+        """Return the player called name; a new name is an unlisted player without controls."""
+        for player in self.players.values():
+            if player.name == name:
+                return player
+        return self.add_player(name, capabilities="timeline", listed=False)
+
+    def player_session(self, machine_identifier: str) -> StandInSession | None:
+        """Return what a player plays now (its latest session), if anything."""
+        return next(
+            (
+                session
+                for session in reversed(self.sessions.values())
+                if session.player_identifier == machine_identifier
+            ),
+            None,
+        )
+
+    @property
+    def image_requests(self) -> int:
+        """Return how many artwork requests (full size or resized) the server received."""
+        return self.count("image") + self.count("photo_transcode")
+
+    async def _clients(self, request: web.Request) -> web.Response:
+        """GET /clients: the players connected to the server."""
+        refusal = self._activity_refusal(request)
+        if refusal is not None:
+            return refusal
+        listed = [player.to_json() for player in self.players.values() if player.listed]
+        container: dict[str, Any] = {"size": len(listed)}
+        if listed:
+            container["Server"] = listed
+        return _answer(request, container)
+
+    async def _player_command(self, request: web.Request) -> web.Response:
+        """GET /player/{group}/{command}: pass a command on to the target player."""
+        command = PlayerCommand(
+            target=request.headers.get("X-Plex-Target-Client-Identifier", ""),
+            command=f"{request.match_info['group']}/{request.match_info['command']}",
+            query=dict(request.query),
+            headers=dict(request.headers),
+        )
+        self.commands.append(command)
+        response = await self._pass_on(request, command)
+        command.status = response.status
+        return response
+
+    async def _pass_on(
+        self, request: web.Request, command: PlayerCommand
+    ) -> web.Response:
+        """Answer a command as the player would: apply it to its session, or refuse it."""
+        if _param(request, "X-Plex-Token") != self.server.access_token:
+            return _plain(401, "Unauthorized")
+        player = self.players.get(command.target)
+        if player is None:
+            return _plain(404, "Not Found")
+        if player.silent:
+            await self._command_release.wait()
+            return _plain(408, "Request Timeout")
+        group, name = command.command.split("/")
+        if group not in player.capabilities.split(","):
+            return _plain(400, "Bad Request")
+        if group == "playback" and not await self._playback(
+            player, name, request.query
+        ):
+            return _plain(400, "Bad Request")
+        return web.Response(
+            text='<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<Response code="200" status="OK"/>',
+            content_type="text/xml",
+        )
+
+    async def _playback(self, player: StandInPlayer, name: str, query: Any) -> bool:
+        """Apply a playback command to the player's session; False for one it does not know.
+
+        Each command that reaches a session ends in a `playing` notification.
+        """
+        offset = _whole(query.get("offset"))
+        if name not in _PLAYBACK_COMMANDS or (name == "seekTo" and offset is None):
+            return False
+        volume = _whole(query.get("volume"))
+        if name == "setParameters" and volume is not None:
+            player.volume = min(volume, 100)
+        session = self.player_session(player.machine_identifier)
+        if session is None:
+            return True
+        if name == "play" and session.state != "playing":
+            await self.resume(session.id)
+        elif name == "pause" and session.state == "playing":
+            await self.pause(session.id)
+        elif name == "stop":
+            await self.stop_session(session.id)
+        elif name in {"skipNext", "skipPrevious"}:
+            await self._skip(session, 1 if name == "skipNext" else -1)
+        elif name == "seekTo" and offset is not None:
+            await self.seek(session.id, offset)
+        elif name in _STEPS:
+            await self.seek(session.id, session.view_offset + _STEPS[name])
+        else:
+            await self.send_notification("playing", [_playing_entry(session)])
+        return True
+
+    async def _skip(self, session: StandInSession, step: int) -> None:
+        """Move a session along its player's queue and start the item there."""
+        titles = _QUEUES[session.item.type]
+        position = max(0, self._queue_positions.get(session.id, 0) + step)
+        self._queue_positions[session.id] = position
+        session.item = StandInItem(
+            type=session.item.type,
+            title=titles[position % len(titles)],
+            index=position + 1 if session.item.type != "movie" else None,
+        )
+        session.offset = 0
+        session.playing_since = time.monotonic()
+        await self._changed(session, "media.play")
+
+    async def _image(self, request: web.Request) -> web.Response:
+        """GET /library/metadata/{id}/{thumb|art}/{stamp}: the artwork at full size."""
+        if _param(request, "X-Plex-Token") != self.server.access_token:
+            return _plain(401, "Unauthorized")
+        width, height = _IMAGE_SIZES[request.match_info["kind"]]
+        return web.Response(
+            body=artwork_jpeg(width, height, int(request.match_info["id"])),
+            content_type="image/jpeg",
+        )
+
+    async def _photo_transcode(self, request: web.Request) -> web.Response:
+        """GET /photo/:/transcode: one of the server's images, scaled to cover width x height."""
+        if _param(request, "X-Plex-Token") != self.server.access_token:
+            return _plain(401, "Unauthorized")
+        width = _whole(request.query.get("width"))
+        height = _whole(request.query.get("height"))
+        if not width or not height or max(width, height) > 4096:
+            return _plain(400, "Bad Request")
+        source = _IMAGE_PATH.fullmatch(request.query.get("url", ""))
+        if source is None:
+            return _plain(404, "Not Found")
+        source_width, source_height = _IMAGE_SIZES[source.group(2)]
+        scale = max(width / source_width, height / source_height)
+        scale = min(scale, MAX_TRANSCODE_SIDE / max(source_width, source_height))
+        return web.Response(
+            body=artwork_jpeg(
+                max(1, round(source_width * scale)),
+                max(1, round(source_height * scale)),
+                int(source.group(1)),
+            ),
+            content_type="image/jpeg",
+        )
+
     # -- Serving ----------------------------------------------------------------
 
     def make_app(self) -> web.Application:
@@ -638,6 +1029,18 @@ class PlexMediaServerStandIn(FaultInjectingStandIn):
         app.router.add_get(
             "/:/websockets/notifications", self._websocket, name="websocket"
         )
+        app.router.add_get("/clients", self._clients, name="clients")
+        app.router.add_get(
+            "/player/{group}/{command}", self._player_command, name="player_command"
+        )
+        app.router.add_get(
+            r"/library/metadata/{id:[0-9]+}/{kind:thumb|art}/{stamp:[0-9]+}",
+            self._image,
+            name="image",
+        )
+        app.router.add_get(
+            "/photo/:/transcode", self._photo_transcode, name="photo_transcode"
+        )
         app.router.add_get("/demo", self._demo_page, name="demo")
         app.router.add_post("/demo/{action}", self._demo_action, name="demo_action")
         return app
@@ -650,6 +1053,7 @@ class PlexMediaServerStandIn(FaultInjectingStandIn):
         """
         if not ipaddress.IPv4Address(host).is_loopback:
             raise ValueError("The stand-in serves on 127.0.0.0/8 only")
+        self._command_release.clear()
         self._runner = web.AppRunner(self.make_app(), access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
@@ -661,6 +1065,8 @@ class PlexMediaServerStandIn(FaultInjectingStandIn):
 
     async def stop(self) -> None:
         """Stop serving, close every connection and take the URI off the resources."""
+        self._command_release.set()
+        self.stop_timelines()
         await self.drop_websockets()
         if self._runner is not None:
             await self._runner.cleanup()
@@ -724,7 +1130,7 @@ class PlexMediaServerStandIn(FaultInjectingStandIn):
             return refusal
         if self.refuse_websockets:
             return _plain(503, "Service Unavailable")
-        socket = web.WebSocketResponse()
+        socket = web.WebSocketResponse(autoping=False)
         await socket.prepare(request)
         client = _param(request, "X-Plex-Client-Identifier")
         connection = WebSocketConnection(
@@ -744,8 +1150,15 @@ class PlexMediaServerStandIn(FaultInjectingStandIn):
         )
         self._peak[client] = max(self._peak[client], open_for_client)
         try:
-            async for _ in socket:
-                pass  # The server ignores what clients send.
+            # The server ignores what clients send, but answers pings and notes
+            # pongs (see flush_websockets()) and a close frame.
+            while (message := await socket.receive()).type not in _SOCKET_ENDS:
+                if message.type is aiohttp.WSMsgType.PING:
+                    await socket.pong(message.data)
+                elif message.type is aiohttp.WSMsgType.PONG:
+                    connection.pong.set()
+            if message.type is aiohttp.WSMsgType.CLOSE:
+                connection.close_code = message.data
         finally:
             if self._sockets.pop(id(socket), None) is not None:
                 connection.closed_at = time.monotonic()
@@ -817,6 +1230,15 @@ class PlexMediaServerStandIn(FaultInjectingStandIn):
         raise web.HTTPSeeOther("/demo")
 
 
+FLUSH_DEADLINE = 30.0
+_SOCKET_ENDS = frozenset(
+    {
+        aiohttp.WSMsgType.CLOSE,
+        aiohttp.WSMsgType.CLOSING,
+        aiohttp.WSMsgType.CLOSED,
+        aiohttp.WSMsgType.ERROR,
+    }
+)
 _DEMO_ACTIONS = {
     "play": "Play a film",
     "pause": "Pause",
@@ -889,3 +1311,56 @@ def _plain(status: int, reason: str) -> web.Response:
         f"<body><h1>{status} {reason}</h1></body></html>",
         content_type="text/html",
     )
+
+
+def _playing_entry(session: StandInSession) -> dict[str, Any]:
+    """Return the PlaySessionStateNotification of a session as it is now."""
+    return {
+        "sessionKey": session.session_key,
+        "clientIdentifier": session.player_identifier,
+        "guid": "",
+        "ratingKey": session.item.rating_key,
+        "url": "",
+        "key": f"/library/metadata/{session.item.rating_key}",
+        "viewOffset": session.view_offset,
+        "state": session.state,
+    }
+
+
+def _artwork(item: StandInItem) -> dict[str, Any]:
+    """Return a session's artwork besides `thumb`: art, and its show's or album's."""
+    artwork: dict[str, Any] = {
+        "art": f"/library/metadata/{item.rating_key}/art/{item.updated_at}"
+    }
+    if item.type != "movie":
+        parent = str(int(item.rating_key) + 100_000)
+        grandparent = str(int(item.rating_key) + 200_000)
+        artwork |= {
+            "parentRatingKey": parent,
+            "grandparentRatingKey": grandparent,
+            "parentThumb": f"/library/metadata/{parent}/thumb/{item.updated_at}",
+            "grandparentThumb": f"/library/metadata/{grandparent}/thumb/{item.updated_at}",
+            "grandparentArt": f"/library/metadata/{grandparent}/art/{item.updated_at}",
+        }
+    return artwork
+
+
+@functools.lru_cache(maxsize=32)
+def artwork_jpeg(width: int, height: int, seed: int) -> bytes:
+    """Return a JPEG of width x height: a band of colour on a dark ground, the colour from seed."""
+    hue = zlib.crc32(str(seed).encode())
+    colour = (64 + hue % 192, 64 + (hue >> 8) % 192, 64 + (hue >> 16) % 192)
+    image = Image.new("RGB", (width, height), (24, 24, 24))
+    ImageDraw.Draw(image).rectangle(
+        (width // 8, height // 3, width - width // 8, height - height // 3), fill=colour
+    )
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=80)
+    return buffer.getvalue()
+
+
+def _whole(value: str | None) -> int | None:
+    """Return a query value as a whole number from 0, or None."""
+    if value is None or not value.isascii() or not value.isdigit() or len(value) > 12:
+        return None
+    return int(value)

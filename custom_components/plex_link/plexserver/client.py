@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 import json
 import logging
+import re
 from typing import Any
 
 import aiohttp
@@ -14,15 +16,24 @@ from yarl import URL
 
 from .exceptions import (
     PlexServerAuthenticationError,
+    PlexServerCommandError,
     PlexServerConnectionError,
     PlexServerError,
     PlexServerResponseError,
     PlexServerServerError,
 )
-from .models import Identity, PlaySession, sessions_from_json
+from .models import PlaySession, sessions_from_json
+from .players import PlexPlayer, players_from_json
 
 LOGGER = logging.getLogger(__package__)
 MAX_BODY_BYTES = 1024 * 1024
+MAX_IMAGE_BYTES = 10 * 1024 * 1024
+MAX_IMAGE_SIDE = 4096
+COMMAND_TIMEOUT = 5.0
+IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif"})
+_COMMAND = re.compile(r"[A-Za-z]+/[A-Za-z]+")
+_MAX_PATH = 2048
+_MAX_HEADER = 1024
 
 
 class PlexServerClient:
@@ -55,6 +66,7 @@ class PlexServerClient:
         self._connect_timeout = connect_timeout
         self._connections: tuple[URL, ...] = ()
         self._current: URL | None = None
+        self._command_id = 0
         self.update_connections(connections)
 
     @property
@@ -80,13 +92,13 @@ class PlexServerClient:
         if self._current not in bases:
             self._current = self._connections[0] if self._connections else None
 
-    async def get_identity(self) -> Identity:
-        """Return the server's machine identifier and version; a cheap reachability probe."""
-        return Identity.from_json(await self._request("identity"))
-
     async def get_sessions(self) -> list[PlaySession]:
-        """Return what the server is playing; only the owner's token sees every session."""
-        return sessions_from_json(await self._request("status/sessions"))
+        """Return what the server is playing; only the owner's token sees every session.
+
+        Each session's position is true at the moment the answer was read.
+        """
+        data = await self._request("status/sessions")
+        return sessions_from_json(data, position_at=datetime.now(UTC))
 
     async def terminate_session(
         self, session_id: str, reason: str | None = None
@@ -96,6 +108,87 @@ class PlexServerClient:
         if reason is not None:
             params["reason"] = reason
         await self._request("status/sessions/terminate", params=params, decode=False)
+
+    async def get_players(self) -> list[PlexPlayer]:
+        """Return the players connected to the server, with the commands each takes."""
+        return players_from_json(await self._request("clients"))
+
+    async def send_player_command(
+        self,
+        player_id: str,
+        command: str,
+        params: Mapping[str, str | int] | None = None,
+    ) -> None:
+        """Send a command such as playback/pause to a player, through the server.
+
+        As python-plexapi's proxyThroughServer does: `GET /player/<command>`
+        with the player's machine identifier in X-Plex-Target-Client-Identifier
+        and a commandID that grows with each command. A refusal (HTTP 4xx or
+        5xx) or no answer within COMMAND_TIMEOUT seconds is a
+        PlexServerCommandError. A command sent and not answered is not sent
+        again over another connection, so a player never gets it twice.
+        """
+        if not _COMMAND.fullmatch(command):
+            raise ValueError(f"Not a player command: {command!r}")
+        if not _header_safe(player_id):
+            raise PlexServerCommandError("The player's identifier cannot be sent")
+        self._command_id += 1
+        query = {key: str(value) for key, value in (params or {}).items()}
+        query["commandID"] = str(self._command_id)
+        wait = min(self._request_timeout, COMMAND_TIMEOUT)
+        try:
+            await self._request(
+                f"player/{command}",
+                params=query,
+                headers={"X-Plex-Target-Client-Identifier": player_id},
+                client_timeout=aiohttp.ClientTimeout(
+                    total=self._connect_timeout + wait,
+                    sock_connect=self._connect_timeout,
+                    sock_read=wait,
+                ),
+                resend=False,
+                decode=False,
+            )
+        except PlexServerResponseError as err:
+            if err.status is None or err.status < 400:
+                raise
+            raise PlexServerCommandError(
+                f"The player refused the command (HTTP {err.status})", err.status
+            ) from None
+
+    async def get_image(
+        self, path: str, *, width: int, height: int
+    ) -> tuple[bytes, str]:
+        """Return one of the server's images, resized by the server, and its content type.
+
+        path is the server's own, such as a `thumb` or `art` path: anything
+        else (an absolute URL above all) is refused before any request, so the
+        token never goes to another host. The server scales the image to cover
+        width x height (`/photo/:/transcode`); the answer must be a JPEG, PNG,
+        WebP or GIF image of at most MAX_IMAGE_BYTES, else the error is
+        PlexServerResponseError.
+        """
+        if not 0 < width <= MAX_IMAGE_SIDE or not 0 < height <= MAX_IMAGE_SIDE:
+            raise ValueError("Image sides must be between 1 and MAX_IMAGE_SIDE")
+        if not _server_path(path):
+            raise PlexServerResponseError("The image is not one of the server's")
+        params = {
+            "url": path,
+            "width": str(width),
+            "height": str(height),
+            "minSize": "1",
+            "upscale": "1",
+        }
+        async with self._get(
+            "photo/:/transcode", params=params, headers={"Accept": "image/*"}
+        ) as response:
+            content_type = response.content_type
+            if content_type not in IMAGE_TYPES:
+                raise PlexServerResponseError(
+                    "The server did not answer with an image", response.status
+                )
+            body = await _read_body(response, MAX_IMAGE_BYTES)
+        return body, content_type
 
     @asynccontextmanager
     async def websocket(
@@ -143,40 +236,68 @@ class PlexServerClient:
         self,
         path: str,
         *,
-        params: dict[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        client_timeout: aiohttp.ClientTimeout | None = None,
+        resend: bool = True,
         decode: bool = True,
     ) -> Any:
         """Send one GET and return its JSON body (None if not decoded)."""
+        async with self._get(
+            path,
+            params=params,
+            headers=headers,
+            client_timeout=client_timeout,
+            resend=resend,
+        ) as response:
+            if not decode:
+                return None
+            body = await _read_body(response)
+        return _decode(body)
+
+    @asynccontextmanager
+    async def _get(
+        self,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        client_timeout: aiohttp.ClientTimeout | None = None,
+        resend: bool = True,
+    ) -> AsyncIterator[aiohttp.ClientResponse]:
+        """Send one GET over the first connection that answers; yield a successful answer.
+
+        Any other status is a typed error. Without resend, a request sent but
+        not answered within the timeout's sock_read is not sent again over the
+        next connection: it is a PlexServerCommandError.
+        """
+        request_headers = {**self._headers, **(headers or {})}
+        request_timeout = client_timeout or aiohttp.ClientTimeout(
+            total=self._request_timeout, sock_connect=self._connect_timeout
+        )
 
         async def attempt(base: URL) -> aiohttp.ClientResponse:
             """Send the request to one connection and wait for the answer's headers."""
-            return await self._session.get(
-                base / path,
-                headers=self._headers,
-                params=params,
-                allow_redirects=False,
-                timeout=aiohttp.ClientTimeout(
-                    total=self._request_timeout, sock_connect=self._connect_timeout
-                ),
-            )
+            try:
+                return await self._session.get(
+                    base / path,
+                    headers=request_headers,
+                    params=params,
+                    allow_redirects=False,
+                    timeout=request_timeout,
+                )
+            except aiohttp.SocketTimeoutError:
+                if resend:
+                    raise
+                raise PlexServerCommandError(
+                    "The player did not answer in time"
+                ) from None
 
         response = await self._reach(attempt)
         async with response:
             if not 200 <= response.status < 300:
                 raise _status_error(response.status)
-            if not decode:
-                return None
-            try:
-                body = await _read_body(response)
-            except TimeoutError as err:
-                raise PlexServerConnectionError(
-                    "The server did not answer in time"
-                ) from err
-            except aiohttp.ClientError as err:
-                raise PlexServerConnectionError(
-                    f"The server's answer broke off ({type(err).__name__})"
-                ) from err
-        return _decode(body)
+            yield response
 
     async def _reach[T](self, attempt: Callable[[URL], Awaitable[T]]) -> T:
         """Run attempt on the remembered connection, then on the others in order.
@@ -255,19 +376,28 @@ def _base_url(uri: str) -> URL | None:
         return None
 
 
-async def _read_body(response: aiohttp.ClientResponse) -> bytes:
-    """Read the body, refusing one larger than MAX_BODY_BYTES without reading it all."""
-    if (response.content_length or 0) > MAX_BODY_BYTES:
+async def _read_body(
+    response: aiohttp.ClientResponse, limit: int = MAX_BODY_BYTES
+) -> bytes:
+    """Read the body, refusing one larger than limit without reading it all."""
+    if (response.content_length or 0) > limit:
         raise PlexServerResponseError(
             "The server sent an oversized body", response.status
         )
     body = bytearray()
-    async for chunk in response.content.iter_chunked(64 * 1024):
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise PlexServerResponseError(
-                "The server sent an oversized body", response.status
-            )
+    try:
+        async for chunk in response.content.iter_chunked(64 * 1024):
+            body += chunk
+            if len(body) > limit:
+                raise PlexServerResponseError(
+                    "The server sent an oversized body", response.status
+                )
+    except TimeoutError as err:
+        raise PlexServerConnectionError("The server did not answer in time") from err
+    except aiohttp.ClientError as err:
+        raise PlexServerConnectionError(
+            f"The server's answer broke off ({type(err).__name__})"
+        ) from err
     return bytes(body)
 
 
@@ -277,3 +407,24 @@ def _decode(body: bytes) -> Any:
         return json.loads(body)
     except (ValueError, RecursionError) as err:
         raise PlexServerResponseError("The server did not answer with JSON") from err
+
+
+def _header_safe(value: str) -> bool:
+    """Tell whether a value can go in a header as it is: printable ASCII, no edge blanks."""
+    return (
+        0 < len(value) <= _MAX_HEADER
+        and value.isascii()
+        and value.isprintable()
+        and value == value.strip()
+    )
+
+
+def _server_path(path: str) -> bool:
+    """Tell whether a path names something on the server itself, not another host."""
+    return (
+        0 < len(path) <= _MAX_PATH
+        and path.startswith("/")
+        and not path.startswith("//")
+        and "\\" not in path
+        and path.isprintable()
+    )

@@ -29,3 +29,15 @@ class PlexServerResponseError(PlexServerError):
 
 class PlexServerServerError(PlexServerResponseError):
     """The server failed on its side (5xx): worth trying again later."""
+
+
+class PlexServerCommandError(PlexServerError):
+    """A player refused a command sent through the server, or did not answer it in time.
+
+    The server stays reachable: this says nothing about its other requests.
+    """
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        """Keep the HTTP status of the refusal (None when the player did not answer)."""
+        super().__init__(message)
+        self.status = status

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
 import json
 import logging
 import time
@@ -13,20 +14,41 @@ import aiohttp
 
 from .client import PlexServerClient
 from .exceptions import PlexServerError
+from .fields import lower, number, objects, text
 
 LOGGER = logging.getLogger(__package__)
 NOTIFICATIONS_PATH = "/:/websockets/notifications"
 
 
-class NotificationListener:
-    """Keeps one websocket to the server and says when its sessions changed.
+@dataclass(frozen=True, kw_only=True)
+class PlayingNotification:
+    """A player's report on one session, from a `playing` notification.
 
-    on_change is called for each `playing` notification, and on every
-    (re)connection, since sessions may have changed while nobody listened.
-    on_connection is called when the socket opens or is lost (also when the
-    first attempt fails). After a failure the listener waits, doubling the
-    wait up to max_backoff; a connection that stayed up for stable_after
-    seconds starts the doubling again from initial_backoff.
+    Players send one with each timeline report while they play (every
+    second for some), not only when something changes.
+    """
+
+    session_key: str
+    client_identifier: str | None = None
+    rating_key: str | None = None
+    key: str | None = None
+    view_offset_ms: int | None = None
+    state: str | None = None
+
+
+class NotificationListener:
+    """Keeps one websocket to the server and hands on what it says of its sessions.
+
+    on_playing gets the reports of each `playing` notification (an empty list
+    when none could be read). on_open is called each time the socket opens,
+    the first time and after every loss: sessions may have changed while
+    nobody listened, so everything is worth reading again. on_connection is
+    called when the socket opens or is lost (also when the first attempt
+    fails). A socket that answers no ping for half the heartbeat counts as
+    lost, so a server that goes silent without closing is noticed. After a
+    failure the listener waits, doubling the wait up to max_backoff; a
+    connection that stayed up for stable_after seconds starts the doubling
+    again from initial_backoff.
     """
 
     initial_backoff: float = 1.0
@@ -39,12 +61,14 @@ class NotificationListener:
         self,
         client: PlexServerClient,
         *,
-        on_change: Callable[[], None],
+        on_playing: Callable[[list[PlayingNotification]], None],
+        on_open: Callable[[], None],
         on_connection: Callable[[bool], None] | None = None,
     ) -> None:
         """Listen through the client's connections; call back on the event loop."""
         self._client = client
-        self._on_change = on_change
+        self._on_playing = on_playing
+        self._on_open = on_open
         self._on_connection = on_connection
         self._connected: bool | None = None
         self._task: asyncio.Task[None] | None = None
@@ -90,7 +114,7 @@ class NotificationListener:
                 ) as socket:
                     opened_at = time.monotonic()
                     self._report(connected=True)
-                    self._call(self._on_change)
+                    self._call(self._on_open)
                     await self._listen(socket)
             except PlexServerError as err:
                 LOGGER.debug("Notifications unavailable: %s", err)
@@ -108,15 +132,17 @@ class NotificationListener:
             failures += 1
 
     async def _listen(self, socket: aiohttp.ClientWebSocketResponse) -> None:
-        """Read messages until the socket closes, calling on_change on `playing` ones."""
+        """Read messages until the socket closes, handing on the `playing` ones."""
         async for message in socket:
             if message.type is aiohttp.WSMsgType.ERROR:
                 LOGGER.debug(
                     "Notification socket failed (%s)", type(message.data).__name__
                 )
                 return
-            if message.type is aiohttp.WSMsgType.TEXT and is_playing(message.data):
-                self._call(self._on_change)
+            if message.type is aiohttp.WSMsgType.TEXT and (
+                (reports := playing_notifications(message.data)) is not None
+            ):
+                self._call(self._on_playing, reports)
 
     def _backoff(self, failures: int) -> float:
         """Return the wait after failures in a row: doubled each time, capped."""
@@ -141,13 +167,28 @@ class NotificationListener:
             LOGGER.exception("Error in a notification callback")
 
 
-def is_playing(text: str) -> bool:
-    """Tell whether a notification says that playback changed; garbage says no."""
+def playing_notifications(message: str) -> list[PlayingNotification] | None:
+    """Return the reports of a `playing` notification; None for any other message.
+
+    Garbage is not a `playing` notification; a report without a session key is
+    left out.
+    """
     try:
-        payload = json.loads(text)
+        payload = json.loads(message)
     except (ValueError, RecursionError):
-        return False
-    container = (
-        payload.get("NotificationContainer") if isinstance(payload, dict) else None
-    )
-    return isinstance(container, dict) and container.get("type") == "playing"
+        return None
+    found = payload.get("NotificationContainer") if isinstance(payload, dict) else None
+    if not isinstance(found, dict) or found.get("type") != "playing":
+        return None
+    return [
+        PlayingNotification(
+            session_key=session_key,
+            client_identifier=text(entry.get("clientIdentifier")),
+            rating_key=text(entry.get("ratingKey")),
+            key=text(entry.get("key")),
+            view_offset_ms=number(entry.get("viewOffset")),
+            state=lower(entry.get("state")),
+        )
+        for entry in objects(found.get("PlaySessionStateNotification"))
+        if (session_key := text(entry.get("sessionKey"))) is not None
+    ]

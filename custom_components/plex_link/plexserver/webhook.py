@@ -10,6 +10,9 @@ import aiohttp
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
+from .fields import child, flag, text
+from .models import MediaItem, media_item_fields
+
 PLAYBACK_EVENTS = frozenset(
     {
         "media.play",
@@ -30,9 +33,7 @@ KNOWN_EVENTS = PLAYBACK_EVENTS | LIBRARY_EVENTS | SERVER_EVENTS
 MAX_BODY_BYTES = 2 * 1024 * 1024
 MAX_PAYLOAD_BYTES = 256 * 1024
 _CHUNK_BYTES = 64 * 1024
-_MAX_NUMBER = 2**31
 _UTF8 = frozenset({"utf-8", "utf8", "us-ascii", "ascii"})
-_FLAGS = {1: True, 0: False, "1": True, "0": False, "true": True, "false": False}
 
 
 class WebhookPayloadError(Exception):
@@ -40,32 +41,18 @@ class WebhookPayloadError(Exception):
 
 
 @dataclass(frozen=True, kw_only=True)
-class WebhookEvent:
+class WebhookEvent(MediaItem):
     """One event a Plex Media Server reported, without the poster's personal data.
 
     The player's public address and every thumb or avatar URL are left out.
+    The media fields are those of the event's `Metadata`.
     """
 
     event: str
     server_uuid: str
-    server_title: str | None = None
-    user: bool = False
-    owner: bool = False
     account_title: str | None = None
     player_title: str | None = None
-    player_uuid: str | None = None
     player_local: bool | None = None
-    media_type: str | None = None
-    title: str | None = None
-    grandparent_title: str | None = None
-    parent_title: str | None = None
-    index: int | None = None
-    parent_index: int | None = None
-    year: int | None = None
-    library_section_title: str | None = None
-    library_section_type: str | None = None
-    rating_key: str | None = None
-    guid: str | None = None
 
     @classmethod
     def from_json(cls, data: Any) -> WebhookEvent:
@@ -75,34 +62,17 @@ class WebhookEvent:
         event = data.get("event")
         if not isinstance(event, str) or event not in KNOWN_EVENTS:
             raise WebhookPayloadError("unknown event")
-        server = _section(data, "Server")
-        server_uuid = _text(server, "uuid")
+        server_uuid = text(child(data, "Server").get("uuid"))
         if server_uuid is None:
             raise WebhookPayloadError("no server uuid")
-        account = _section(data, "Account")
-        player = _section(data, "Player")
-        metadata = _section(data, "Metadata")
+        player = child(data, "Player")
         return cls(
+            **media_item_fields(child(data, "Metadata")),
             event=event,
             server_uuid=server_uuid,
-            server_title=_text(server, "title"),
-            user=_flag(data, "user") or False,
-            owner=_flag(data, "owner") or False,
-            account_title=_text(account, "title"),
-            player_title=_text(player, "title"),
-            player_uuid=_text(player, "uuid"),
-            player_local=_flag(player, "local"),
-            media_type=_text(metadata, "type"),
-            title=_text(metadata, "title"),
-            grandparent_title=_text(metadata, "grandparentTitle"),
-            parent_title=_text(metadata, "parentTitle"),
-            index=_number(metadata, "index"),
-            parent_index=_number(metadata, "parentIndex"),
-            year=_number(metadata, "year"),
-            library_section_title=_text(metadata, "librarySectionTitle"),
-            library_section_type=_text(metadata, "librarySectionType"),
-            rating_key=_text(metadata, "ratingKey"),
-            guid=_text(metadata, "guid"),
+            account_title=text(child(data, "Account").get("title")),
+            player_title=text(player.get("title")),
+            player_local=flag(player.get("local")),
         )
 
 
@@ -197,35 +167,3 @@ def _decode(part: aiohttp.BodyPartReader, raw: bytes) -> Any:
         raise WebhookPayloadError("payload is not UTF-8") from err
     except (ValueError, RecursionError) as err:
         raise WebhookPayloadError("payload is not JSON") from err
-
-
-def _section(data: dict[str, Any], key: str) -> dict[str, Any]:
-    """Return a nested object of the payload; anything else counts as empty."""
-    value = data.get(key)
-    return value if isinstance(value, dict) else {}
-
-
-def _text(data: dict[str, Any], key: str) -> str | None:
-    """Return a non-empty string field; numbers become strings, anything else None."""
-    value = data.get(key)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value) if abs(value) < _MAX_NUMBER else None
-    return value if isinstance(value, str) and value else None
-
-
-def _number(data: dict[str, Any], key: str) -> int | None:
-    """Return a whole number from 0 up, given as a number or as digits."""
-    value = data.get(key)
-    if isinstance(value, str) and value.isascii() and value.isdigit():
-        value = int(value) if len(value) <= 10 else None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value if 0 <= value < _MAX_NUMBER else None
-    return None
-
-
-def _flag(data: dict[str, Any], key: str) -> bool | None:
-    """Return a boolean given as true/false, 1/0 or their strings; else None."""
-    value = data.get(key)
-    if isinstance(value, str):
-        value = value.lower()
-    return _FLAGS.get(value) if isinstance(value, int | str) else None
