@@ -291,7 +291,8 @@ def test_link_an_account(
     page.goto(f"{home_assistant.url}/config/integrations/integration/{DOMAIN}")
     expect(page.get_by_text("Demo Person").first).to_be_visible()
     page.goto(f"{home_assistant.url}/config/devices/dashboard?domain={DOMAIN}")
-    expect(page.get_by_text("Media Shelf")).to_be_visible()
+    # The server's row (its players' rows name it too, as the device they connect via).
+    expect(page.get_by_role("button", name="Media Shelf")).to_be_visible()
     page.get_by_text("Demo Person").first.click()
     expect(page.get_by_text("Plex Pass").first).to_be_visible()
     page.wait_for_load_state("networkidle")  # entity icons load after the page
