@@ -880,16 +880,24 @@ async def test_a_server_that_moves_is_found_at_its_new_address(
 
 async def test_webhook_posts_refresh_the_activity(
     hass: HomeAssistant,
+    plex_tv: PlexTvStandIn,
     plex_server: PlexMediaServerStandIn,
     mock_config_entry: MockConfigEntry,
     home_assistant_url: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Without a websocket and with a slow poll, the Plex Pass webhook brings changes."""
+    """Without a websocket and with a slow poll, the Plex Pass webhook brings changes.
+
+    Also when Plex Pass came after the link: the posts are followed from the
+    refresh that found it, with no reload.
+    """
     monkeypatch.setattr(activity, "FALLBACK_POLL_INTERVAL", timedelta(hours=1))
     plex_server.refuse_websockets = True
+    plex_tv.demo_account.plex_pass = False
     await set_up(hass, mock_config_entry)
     await wait_for(lambda: state(hass, WATCHING) == "0")
+    plex_tv.demo_account.plex_pass = True
+    await mock_config_entry.runtime_data.coordinator.async_refresh()
     await settle(hass)
     assert mock_config_entry.runtime_data.webhook.registered_url
 

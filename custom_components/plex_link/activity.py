@@ -381,12 +381,11 @@ class PlexLinkActivityTracker:
         entry = self._entry
         runtime = entry.runtime_data
         entry.async_on_unload(runtime.coordinator.async_add_listener(self._async_sync))
-        if runtime.webhook.receiving:
-            entry.async_on_unload(
-                async_dispatcher_connect(
-                    self._hass, event_signal(entry), self._async_handle_event
-                )
+        entry.async_on_unload(
+            async_dispatcher_connect(
+                self._hass, event_signal(entry), self._async_handle_event
             )
+        )
         entry.async_on_unload(
             self._hass.async_add_shutdown_job(
                 HassJob(self.async_stop, f"{DOMAIN} activity stop")
