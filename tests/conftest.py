@@ -20,6 +20,7 @@ from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotEx
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 
+from custom_components.plex_link import activity, libraries, players
 from custom_components.plex_link.client import async_client_identifier
 from custom_components.plex_link.config_flow import PlexLinkConfigFlow
 from custom_components.plex_link.const import (
@@ -27,6 +28,7 @@ from custom_components.plex_link.const import (
     DOMAIN,
     PLEX_TV_URL_ENV,
 )
+from custom_components.plex_link.plexserver import NotificationListener
 from custom_components.plex_link.plextv import PinLinker, PlexTvClient
 
 from .standin import PlexTvStandIn, StandInAccount
@@ -48,6 +50,37 @@ async def wait_for(condition: Callable[[], object], seconds: float = 30.0) -> No
     async with asyncio.timeout(seconds):
         while not condition():
             await asyncio.sleep(0.01)
+
+
+def state(hass: HomeAssistant, entity_id: str) -> str | None:
+    """Return an entity's state, or None when it does not exist."""
+    current = hass.states.get(entity_id)
+    return current.state if current is not None else None
+
+
+def attribute(hass: HomeAssistant, entity_id: str, name: str) -> Any:
+    """Return one attribute of an entity's state; the entity must exist."""
+    current = hass.states.get(entity_id)
+    assert current is not None, entity_id
+    return current.attributes.get(name)
+
+
+@pytest.fixture
+def fast_servers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Follow Plex Media Servers without waiting on timers: tests wait for what they check.
+
+    The websocket reconnects within 50 ms and sends no pings (moving the
+    clock to fire a poll must not also fire a ping's timeout); reads are
+    debounced 50 ms. Requests keep their own time limits, and plex.tv gets
+    5 s: a loaded machine must not fail a read that a test expects to succeed.
+    """
+    monkeypatch.setattr(NotificationListener, "initial_backoff", 0.01)
+    monkeypatch.setattr(NotificationListener, "max_backoff", 0.05)
+    monkeypatch.setattr(NotificationListener, "heartbeat", 3600.0)
+    monkeypatch.setattr(activity, "REFRESH_COOLDOWN", 0.05)
+    monkeypatch.setattr(libraries, "REFRESH_COOLDOWN", 0.05)
+    monkeypatch.setattr(players, "UNKNOWN_PLAYER_COOLDOWN", 0.05)
+    monkeypatch.setattr(PlexTvClient, "request_timeout", 5.0)
 
 
 @pytest.fixture
@@ -148,12 +181,20 @@ def mock_config_entry(
 
 @pytest.fixture
 async def init_integration(
-    hass: HomeAssistant, mock_config_entry: MockConfigEntry
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> MockConfigEntry:
-    """Set up Plex Link with the mock config entry."""
+    """Set up Plex Link with the mock config entry.
+
+    plex.tv gets 5 s during the setup, so that a loaded machine does not fail
+    it; then the tests' own short time limit again.
+    """
     mock_config_entry.add_to_hass(hass)
-    await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await hass.async_block_till_done()
+    with monkeypatch.context() as patched:
+        patched.setattr(PlexTvClient, "request_timeout", 5.0)
+        await hass.config_entries.async_setup(mock_config_entry.entry_id)
+        await hass.async_block_till_done()
     return mock_config_entry
 
 
@@ -172,11 +213,13 @@ async def home_assistant_url(
 ) -> str:
     """Serve Home Assistant's HTTP API on loopback, as its internal URL, with Plex Link set up.
 
-    Plex Link and the media player component are set up first, so their views
-    (the webhook's, the media player proxy's) exist before the server starts.
+    Plex Link and the media player and image components are set up first, so
+    their views (the webhook's, the media player and image proxies') exist
+    before the server starts.
     """
     assert await async_setup_component(hass, DOMAIN, {})
     assert await async_setup_component(hass, "media_player", {})
+    assert await async_setup_component(hass, "image", {})
     client = await hass_client_no_auth()
     hass.config.internal_url = f"http://127.0.0.1:{client.server.port}"
     return hass.config.internal_url

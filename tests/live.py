@@ -49,6 +49,70 @@ logger:
     custom_components.plex_link: debug
 """
 
+# The offline demo's dashboard ("Plex demo" in the sidebar), for the stand-in's demo account once
+# it is linked: the libraries' newest posters, what was added last, and the TV.
+DEMO_DASHBOARD_FILE = "plex-demo-dashboard.yaml"
+DEMO_CONFIGURATION = f"""\
+# The offline demo's dashboard (scripts/develop --offline), in {DEMO_DASHBOARD_FILE}.
+lovelace:
+  dashboards:
+    plex-demo:
+      mode: yaml
+      filename: {DEMO_DASHBOARD_FILE}
+      title: Plex demo
+      icon: mdi:plex
+      show_in_sidebar: true
+"""
+DEMO_DASHBOARD = f"""\
+{CONFIGURATION_HEADER} for scripts/develop --offline; link the demo account first.
+views:
+  - title: Libraries
+    cards:
+      - type: vertical-stack
+        cards:
+          - type: grid
+            columns: 3
+            square: false
+            cards:
+              - type: picture-entity
+                entity: image.media_shelf_newest_in_movies
+                name: Movies
+                show_state: false
+              - type: picture-entity
+                entity: image.media_shelf_newest_in_tv_shows
+                name: TV Shows
+                show_state: false
+              - type: picture-entity
+                entity: image.media_shelf_newest_in_music
+                name: Music
+                show_state: false
+          - type: markdown
+            title: Recently added
+            content: >-
+              {{% for item in (state_attr('sensor.media_shelf_recently_added', 'data')
+              or [])[1:9] %}}<img src="{{{{ item.poster }}}}" alt="{{{{ item.title }}}}"
+              title="{{{{ item.title }}}} {{{{ item.number }}}}" width="96" height="144">
+              {{% endfor %}}
+          - type: entities
+            entities:
+              - sensor.media_shelf_movies
+              - sensor.media_shelf_tv_shows
+              - sensor.media_shelf_music
+              - sensor.media_shelf_recently_added
+      - type: media-control
+        entity: media_player.living_room_tv
+"""
+
+
+def write_demo_dashboard(config_dir: Path) -> None:
+    """Write the offline demo's dashboard, unless someone changed the file since."""
+    dashboard = config_dir / DEMO_DASHBOARD_FILE
+    if not dashboard.exists() or dashboard.read_text("utf-8").startswith(
+        CONFIGURATION_HEADER
+    ):
+        config_dir.mkdir(parents=True, exist_ok=True)
+        dashboard.write_text(DEMO_DASHBOARD, "utf-8")
+
 
 def http_store(port: int) -> dict[str, Any]:
     """Return .storage/http with the server on 127.0.0.1:port.
@@ -208,10 +272,16 @@ class HomeAssistantProcess:
         port: int = 8123,
         plex_tv_url: str | None = None,
         log: IO[bytes] | None = None,
+        extra_configuration: str = "",
     ) -> None:
-        """Prepare Home Assistant on 127.0.0.1:port with its configuration in config_dir."""
+        """Prepare Home Assistant on 127.0.0.1:port with its configuration in config_dir.
+
+        extra_configuration follows the generated configuration.yaml (the
+        offline demo's dashboard).
+        """
         self.config_dir = config_dir
         self.port = port
+        self._extra_configuration = extra_configuration
         self.url = f"http://127.0.0.1:{port}"
         self._plex_tv_url = plex_tv_url
         self._log = log
@@ -272,7 +342,7 @@ class HomeAssistantProcess:
         write_configuration(
             self.config_dir,
             self.port,
-            CONFIGURATION if ours else None,
+            CONFIGURATION + self._extra_configuration if ours else None,
             internal_url=self._plex_tv_url is not None,
         )
 
@@ -327,9 +397,15 @@ def main() -> None:
             )
             plex_tv_url = standin.url
             server_url = standin.server_url
+            write_demo_dashboard(args.config)
         print("Starting Home Assistant; the first start takes a minute.", flush=True)
         hass = stack.enter_context(
-            HomeAssistantProcess(args.config, port=args.port, plex_tv_url=plex_tv_url)
+            HomeAssistantProcess(
+                args.config,
+                port=args.port,
+                plex_tv_url=plex_tv_url,
+                extra_configuration=DEMO_CONFIGURATION if args.offline else "",
+            )
         )
         print(f"\n  Home Assistant: {hass.url}", flush=True)
         print(
@@ -342,7 +418,11 @@ def main() -> None:
             )
             print(
                 f"  Plex Media Server stand-in (Media Shelf): {server_url}/demo "
-                "(play, pause, add to library: posts to Home Assistant's webhook)\n",
+                "(play, pause, add to library: posts to Home Assistant's webhook)",
+                flush=True,
+            )
+            print(
+                f"  Dashboard with the libraries' posters: {hass.url}/plex-demo/0\n",
                 flush=True,
             )
         with contextlib.suppress(KeyboardInterrupt):

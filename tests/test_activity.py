@@ -48,10 +48,9 @@ from custom_components.plex_link.activity import PlexLinkActivityCoordinator
 from custom_components.plex_link.const import DOMAIN
 from custom_components.plex_link.coordinator import server_device_identifier
 from custom_components.plex_link.plexserver import NotificationListener, WebhookEvent
-from custom_components.plex_link.plextv import PlexTvClient
 from custom_components.plex_link.webhooks import event_signal
 
-from .conftest import wait_for
+from .conftest import state, wait_for
 from .standin import CLOSED_PORT, Fault, PlexTvStandIn, StandInServer
 from .standin.server import PlexMediaServerStandIn, session_metadata
 
@@ -65,27 +64,10 @@ REFUSED_LINE = "Media Shelf does not let Plex Link see its activity"
 
 
 @pytest.fixture(autouse=True)
-def fast_activity(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Reconnect after 10 ms (up to 50 ms), time requests out after 2 s, debounce 50 ms.
-
-    The websocket heartbeat is an hour, so that moving the clock to fire a poll
-    does not also fire a ping's timeout. Requests to a server get 2 s and
-    plex.tv 5 s: a loaded machine must not fail a read or a handshake that a
-    test expects to succeed.
-    """
-    monkeypatch.setattr(NotificationListener, "initial_backoff", 0.01)
-    monkeypatch.setattr(NotificationListener, "max_backoff", 0.05)
-    monkeypatch.setattr(NotificationListener, "heartbeat", 3600.0)
+def server_timeouts(fast_servers: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Time server requests out after 2 s, so that a fault's 3 s stall is a timeout."""
     monkeypatch.setattr(PlexLinkActivityCoordinator, "request_timeout", 2.0)
     monkeypatch.setattr(PlexLinkActivityCoordinator, "connect_timeout", 2.0)
-    monkeypatch.setattr(activity, "REFRESH_COOLDOWN", 0.05)
-    monkeypatch.setattr(PlexTvClient, "request_timeout", 5.0)
-
-
-def state(hass: HomeAssistant, entity_id: str) -> str | None:
-    """Return an entity's state, or None when it does not exist."""
-    current = hass.states.get(entity_id)
-    return current.state if current is not None else None
 
 
 def coordinator_of(
@@ -551,6 +533,45 @@ async def test_timeline_reports_move_progress_with_no_read(
     assert plex_server.count("sessions") == reads + 5
 
 
+async def test_a_stop_heard_during_a_slow_read_is_read_after_it(
+    hass: HomeAssistant,
+    plex_server: PlexMediaServerStandIn,
+    linked: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A stop told while a slow poll runs is read once the poll ends, not at the next poll.
+
+    The poll was answered before the stop, and Home Assistant drops a read
+    asked for while another runs: the stop's must not be lost with it.
+    """
+    session = await plex_server.start_session()
+    await wait_for(lambda: state(hass, WATCHING) == "1")
+    await settle(hass)
+    coordinator = coordinator_of(linked, plex_server)
+    get_sessions = coordinator.client.get_sessions
+    answered, release = asyncio.Event(), asyncio.Event()
+
+    async def slow_once() -> Any:
+        """Answer the first read, then hold the answer until released."""
+        sessions = await get_sessions()
+        if not answered.is_set():
+            answered.set()
+            await release.wait()
+        return sessions
+
+    monkeypatch.setattr(coordinator.client, "get_sessions", slow_once)
+    poll = hass.async_create_task(coordinator.async_refresh())
+    await wait_for(answered.is_set)
+    await plex_server.stop_session(session)
+    debouncer = coordinator._debounced_refresh
+    # The stop asks for a read; its turn comes, and passes, while the poll runs.
+    await wait_for(lambda: debouncer._timer_task is not None)
+    await wait_for(lambda: debouncer._timer_task is None)
+    release.set()
+    await poll
+    await wait_for(lambda: state(hass, WATCHING) == "0")
+
+
 async def test_reports_of_other_states_and_media_are_read(
     hass: HomeAssistant, plex_server: PlexMediaServerStandIn, linked: MockConfigEntry
 ) -> None:
@@ -644,7 +665,7 @@ async def test_a_shared_server_is_left_alone(
     plex_server: PlexMediaServerStandIn,
     mock_config_entry: MockConfigEntry,
 ) -> None:
-    """A server the account does not own is never asked for its activity."""
+    """A server the account does not own is never asked for its activity (its libraries, yes)."""
     shared = StandInServer(name="Friend's Shelf", owned=False)
     plex_tv.demo_account.servers.append(shared)
     friend = PlexMediaServerStandIn(plex_tv, shared, refuse_activity=True)
@@ -655,7 +676,8 @@ async def test_a_shared_server_is_left_alone(
         await settle(hass)
         assert state(hass, "sensor.friend_s_shelf_best_connection") is not None
         assert state(hass, "sensor.friend_s_shelf_watching") is None
-        assert friend.requests == []
+        assert friend.count("sessions") == friend.count("websocket") == 0
+        assert friend.peak_websockets() == 0
         assert list(mock_config_entry.runtime_data.activity) == [
             plex_server.server.machine_identifier
         ]

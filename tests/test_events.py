@@ -387,8 +387,9 @@ async def test_without_plex_pass_nothing_is_registered(
     assert plex_tv.count("get_webhooks") == plex_tv.count("set_webhooks") == 0
     assert hass.states.get(PLAYBACK) is None
     result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "plex_pass_required"
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "libraries"
+    assert CONF_EVENTS not in result["data_schema"].schema
 
 
 async def test_removal_takes_only_our_url(

@@ -50,10 +50,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.plex_link import activity, players
-from custom_components.plex_link.plexserver import NotificationListener
-
-from .conftest import wait_for
+from .conftest import attribute, state, wait_for
 from .standin import Fault, PlexTvStandIn
 from .standin.server import PlexMediaServerStandIn
 
@@ -68,27 +65,7 @@ CONTROLS = (
 )
 
 
-@pytest.fixture(autouse=True)
-def fast_activity(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Reconnect within 50 ms, debounce 50 ms, no pings; requests keep their own time limits."""
-    monkeypatch.setattr(NotificationListener, "initial_backoff", 0.01)
-    monkeypatch.setattr(NotificationListener, "max_backoff", 0.05)
-    monkeypatch.setattr(NotificationListener, "heartbeat", 3600.0)
-    monkeypatch.setattr(activity, "REFRESH_COOLDOWN", 0.05)
-    monkeypatch.setattr(players, "UNKNOWN_PLAYER_COOLDOWN", 0.05)
-
-
-def state(hass: HomeAssistant, entity_id: str) -> str | None:
-    """Return an entity's state, or None when it does not exist."""
-    current = hass.states.get(entity_id)
-    return current.state if current is not None else None
-
-
-def attribute(hass: HomeAssistant, entity_id: str, name: str) -> Any:
-    """Return one attribute of an entity's state."""
-    current = hass.states.get(entity_id)
-    assert current is not None, entity_id
-    return current.attributes.get(name)
+pytestmark = pytest.mark.usefixtures("fast_servers")
 
 
 @pytest.fixture

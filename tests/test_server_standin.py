@@ -1107,3 +1107,610 @@ async def test_artwork_is_a_jpeg_for_the_servers_token_only(
     plex_server.inject("image", Fault(status=200, body=b"x", content_type="text/html"))
     assert (await _get(http, plex_server, movie["thumb"]))[1] == "text/html"
     assert plex_server.image_requests == 16
+
+
+# -- Libraries, play queues and playMedia -----------------------------------------
+
+
+async def _library(
+    http: aiohttp.ClientSession,
+    plex_server: PlexMediaServerStandIn,
+    path: str,
+    *,
+    headers: dict[str, str] | None = None,
+    **params: str,
+) -> dict[str, Any]:
+    """GET a library path as the owner; return its MediaContainer (the answer must be 200)."""
+    status, content_type, body = await _get(
+        http, plex_server, path, headers=headers, params=params
+    )
+    assert (status, content_type) == (200, "application/json"), body[:200]
+    container: dict[str, Any] = json.loads(body)["MediaContainer"]
+    return container
+
+
+def _titles(container: dict[str, Any]) -> list[str]:
+    """Return the titles of a container's items, in order."""
+    return [entry["title"] for entry in container.get("Metadata", [])]
+
+
+LIBRARY_PATHS = (
+    "/library/sections",
+    "/library/sections/1/all",
+    "/library/sections/1/recentlyAdded",
+    "/library/recentlyAdded",
+    "/hubs/home/recentlyAdded?type=1",
+    "/library/onDeck",
+    "/hubs/continueWatching/items",
+    "/library/metadata/101",
+    "/library/metadata/106/children",
+    "/playQueues/1",
+)
+
+
+async def test_libraries_need_the_servers_token(
+    plex_server: PlexMediaServerStandIn,
+    plex_tv: PlexTvStandIn,
+    http: aiohttp.ClientSession,
+) -> None:
+    """Every library path answers 401 without the server's token (the account's too)."""
+    account = {**JSON, "X-Plex-Token": plex_tv.issue_token()}
+    for path in LIBRARY_PATHS:
+        for headers in (JSON, account):
+            assert (await _get(http, plex_server, path, headers=headers))[0] == 401
+    async with http.post(
+        f"{plex_server.base_url}/playQueues", headers=JSON, params={"type": "video"}
+    ) as response:
+        assert response.status == 401
+    assert plex_server.library_reads == 2 * len(LIBRARY_PATHS) + 1
+    assert plex_server.items_served == 0
+
+
+async def test_sections_are_listed(
+    plex_server: PlexMediaServerStandIn, http: aiohttp.ClientSession
+) -> None:
+    """Three sections as Directory entries; a section added later follows, counted only."""
+    container = await _library(http, plex_server, "/library/sections")
+    assert container["size"] == 3
+    sections = container["Directory"]
+    assert [(s["key"], s["title"], s["type"]) for s in sections] == [
+        ("1", "Movies", "movie"),
+        ("2", "TV Shows", "show"),
+        ("3", "Music", "artist"),
+    ]
+    for section in sections:
+        assert {"uuid", "updatedAt", "contentChangedAt", "scannedAt"} <= set(section)
+    archive = plex_server.add_section("Archive", "movie", count=100_000)
+    assert archive.key == "4"
+    container = await _library(http, plex_server, "/library/sections")
+    assert container["Directory"][-1]["title"] == "Archive"
+    with pytest.raises(ValueError, match="range"):
+        plex_server.add_section("Too big", "artist", count=10**6)
+    with pytest.raises(ValueError, match="type"):
+        plex_server.add_section("Clips", "clip")  # type: ignore[arg-type]
+
+
+async def test_paging_by_query_or_header(
+    plex_server: PlexMediaServerStandIn, http: aiohttp.ClientSession
+) -> None:
+    """Start and size work as query or header; size 0 gives the total alone; bad values are 400."""
+    path = "/library/sections/1/all"
+    whole = await _library(http, plex_server, path)
+    assert whole["size"] == 5
+    assert "totalSize" not in whole  # not paged: everything, no total
+    by_query = await _library(
+        http,
+        plex_server,
+        path,
+        **{"X-Plex-Container-Start": "1", "X-Plex-Container-Size": "2"},
+    )
+    by_header = await _library(
+        http,
+        plex_server,
+        path,
+        headers={
+            **authed(plex_server),
+            "X-Plex-Container-Start": "1",
+            "X-Plex-Container-Size": "2",
+        },
+    )
+    assert by_query == by_header
+    assert (by_query["size"], by_query["totalSize"], by_query["offset"]) == (2, 5, 1)
+    assert _titles(by_query) == _titles(whole)[1:3]
+    count = await _library(
+        http,
+        plex_server,
+        path,
+        **{"X-Plex-Container-Start": "0", "X-Plex-Container-Size": "0"},
+    )
+    assert (count["size"], count["totalSize"], "Metadata" in count) == (0, 5, False)
+    for params in (
+        {"X-Plex-Container-Size": "-1"},
+        {"X-Plex-Container-Start": "x"},
+        {"sort": "explode:desc"},
+        {"sort": "addedAt:sideways"},
+        {"type": "movie"},
+    ):
+        status, _, _ = await _get(http, plex_server, path, params=params)
+        assert status == 400, params
+    assert (await _get(http, plex_server, "/library/sections/9/all"))[0] == 404
+    other = await _library(http, plex_server, path, type="4")
+    assert (other["size"], "Metadata" in other) == (0, False)
+
+
+async def test_sorting_and_types(
+    plex_server: PlexMediaServerStandIn, http: aiohttp.ClientSession
+) -> None:
+    """titleSort by default (articles aside), addedAt both ways; a show section's types."""
+    path = "/library/sections/1/all"
+    assert _titles(await _library(http, plex_server, path))[:3] == [
+        "Amélie à Montréal",
+        "The Big Picture",
+        "A Film",
+    ]
+    newest = await _library(http, plex_server, path, sort="addedAt:desc")
+    added = [entry["addedAt"] for entry in newest["Metadata"]]
+    assert added == sorted(added, reverse=True)
+    oldest = await _library(http, plex_server, path, sort="addedAt")
+    assert _titles(oldest) == _titles(newest)[::-1]
+    shows = "/library/sections/2/all"
+    assert _titles(await _library(http, plex_server, shows)) == [
+        "Another Show",
+        "A Show",
+    ]
+    seasons = await _library(http, plex_server, shows, type="3")
+    assert sorted((s["parentTitle"], s["index"]) for s in seasons["Metadata"]) == [
+        ("A Show", 1),
+        ("A Show", 2),
+        ("Another Show", 1),
+    ]
+    episodes = await _library(http, plex_server, shows, type="4", sort="addedAt:desc")
+    first = episodes["Metadata"][0]
+    assert (
+        first["grandparentTitle"],
+        first["parentIndex"],
+        first["index"],
+        first["title"],
+    ) == ("Another Show", 1, 2, "Ends")
+    tracks = await _library(http, plex_server, "/library/sections/3/all", type="10")
+    assert {t["grandparentTitle"] for t in tracks["Metadata"]} == {
+        "An Artist",
+        "Ünïcödé Ärtist",
+    }
+
+
+async def test_item_shapes(
+    plex_server: PlexMediaServerStandIn, http: aiohttp.ClientSession
+) -> None:
+    """Films, shows, episodes and tracks carry the fields of shared/plex-media-server.md."""
+    film = plex_server.entry("The Big Picture")
+    (movie,) = (
+        await _library(http, plex_server, f"/library/metadata/{film.rating_key}")
+    )["Metadata"]
+    assert {
+        "ratingKey",
+        "key",
+        "type",
+        "title",
+        "addedAt",
+        "originallyAvailableAt",
+        "year",
+        "duration",
+        "studio",
+        "rating",
+        "audienceRating",
+        "contentRating",
+        "summary",
+        "thumb",
+        "art",
+        "Genre",
+        "Media",
+        "librarySectionID",
+        "viewOffset",
+    } <= set(movie)
+    assert movie["Genre"] == [{"tag": "Thriller"}, {"tag": "Drama"}]
+    show = plex_server.entry("A Show", "show")
+    (shown,) = (
+        await _library(http, plex_server, f"/library/metadata/{show.rating_key}")
+    )["Metadata"]
+    assert (shown["leafCount"], shown["childCount"]) == (5, 2)
+    assert shown["key"].endswith("/children")
+    pilot = plex_server.entry("Pilot")
+    (episode,) = (
+        await _library(http, plex_server, f"/library/metadata/{pilot.rating_key}")
+    )["Metadata"]
+    assert episode["grandparentThumb"] == shown["thumb"]
+    assert episode["grandparentArt"] == shown["art"] == episode["art"]
+    assert (episode["grandparentRatingKey"], episode["parentIndex"]) == (
+        show.rating_key,
+        1,
+    )
+    assert (await _get(http, plex_server, "/library/metadata/999999"))[0] == 404
+
+
+async def test_item_artwork_is_served(
+    plex_server: PlexMediaServerStandIn, http: aiohttp.ClientSession
+) -> None:
+    """Every thumb and art path of an item, real or synthesized, is an image of the server."""
+    plex_server.add_section("Archive", "movie", count=100_000)
+    items = await _library(http, plex_server, "/library/recentlyAdded")
+    archived = await _library(
+        http,
+        plex_server,
+        "/library/sections/4/all",
+        **{"X-Plex-Container-Start": "50000", "X-Plex-Container-Size": "1"},
+    )
+    for entry in [*items["Metadata"][:3], *archived["Metadata"]]:
+        for path in (entry["thumb"], entry["art"], entry.get("grandparentThumb")):
+            if path is None:
+                continue
+            status, content_type, _ = await _get(http, plex_server, path)
+            assert (status, content_type) == (200, "image/jpeg"), path
+            status, content_type, body = await _get(
+                http,
+                plex_server,
+                "/photo/:/transcode",
+                params={"url": path, "width": "200", "height": "300"},
+            )
+            assert (status, content_type) == (200, "image/jpeg")
+            width, height = Image.open(io.BytesIO(body)).size
+            assert min(width / 200, height / 300) == 1  # covers 200 x 300 exactly
+
+
+async def test_recently_added_on_deck_and_hubs(
+    plex_server: PlexMediaServerStandIn, http: aiohttp.ClientSession
+) -> None:
+    """Recently added everywhere, newest first; on deck and continue watching what is in progress."""
+    recent = await _library(http, plex_server, "/library/recentlyAdded")
+    added = [entry["addedAt"] for entry in recent["Metadata"]]
+    assert added == sorted(added, reverse=True)
+    assert {entry["type"] for entry in recent["Metadata"]} == {
+        "movie",
+        "episode",
+        "album",
+    }
+    paged = await _library(
+        http, plex_server, "/library/recentlyAdded", **{"X-Plex-Container-Size": "3"}
+    )
+    assert _titles(paged) == _titles(recent)[:3]
+    assert paged["totalSize"] == len(recent["Metadata"])
+    section = await _library(http, plex_server, "/library/sections/2/recentlyAdded")
+    assert _titles(section)[:2] == ["Ends", "Another Return"]
+    for number, kind in (("1", "movie"), ("2", "episode"), ("8", "album")):
+        hub = await _library(http, plex_server, "/hubs/home/recentlyAdded", type=number)
+        assert {entry["type"] for entry in hub["Metadata"]} == {kind}
+    assert (await _get(http, plex_server, "/hubs/home/recentlyAdded"))[0] == 400
+    deck = await _library(http, plex_server, "/library/onDeck")
+    assert [(e["title"], e["viewOffset"]) for e in deck["Metadata"]] == [
+        ("The Second Episode", 600_000),
+        ("The Big Picture", 1_800_000),
+    ]
+    watching = await _library(http, plex_server, "/hubs/continueWatching/items")
+    assert watching["Metadata"] == deck["Metadata"]
+
+
+async def test_a_library_of_100000_items_is_a_count(
+    plex_server: PlexMediaServerStandIn, http: aiohttp.ClientSession
+) -> None:
+    """Its items exist only when a page asks for them; children and metadata work the same."""
+    stored = len(plex_server.library.entries)
+    plex_server.add_section("Archive", "movie", count=100_000)
+    plex_server.add_section("Every Artist", "artist", count=1_000)
+    path = "/library/sections/4/all"
+    count = await _library(
+        http,
+        plex_server,
+        path,
+        **{"X-Plex-Container-Start": "0", "X-Plex-Container-Size": "0"},
+    )
+    assert (count["totalSize"], count["size"]) == (100_000, 0)
+    newest = await _library(
+        http, plex_server, path, sort="addedAt:desc", **{"X-Plex-Container-Size": "3"}
+    )
+    assert _titles(newest) == [
+        "Archive movie 0100000",
+        "Archive movie 0099999",
+        "Archive movie 0099998",
+    ]
+    rating_key = newest["Metadata"][1]["ratingKey"]
+    (item,) = (await _library(http, plex_server, f"/library/metadata/{rating_key}"))[
+        "Metadata"
+    ]
+    assert item["title"] == "Archive movie 0099999"
+    tracks = await _library(
+        http,
+        plex_server,
+        "/library/sections/5/all",
+        type="10",
+        **{"X-Plex-Container-Size": "0"},
+    )
+    assert tracks["totalSize"] == 20_000
+    artists = await _library(
+        http, plex_server, "/library/sections/5/all", **{"X-Plex-Container-Size": "1"}
+    )
+    (artist,) = artists["Metadata"]
+    albums = await _library(
+        http, plex_server, f"/library/metadata/{artist['ratingKey']}/children"
+    )
+    assert [album["index"] for album in albums["Metadata"]] == [1, 2]
+    assert {album["parentTitle"] for album in albums["Metadata"]} == {artist["title"]}
+    recent = await _library(
+        http, plex_server, "/library/recentlyAdded", **{"X-Plex-Container-Size": "0"}
+    )
+    assert recent["totalSize"] == 14 + 100_000 + 2_000
+    assert len(plex_server.library.entries) == stored
+    for gone in ("4100100001", "4001000000", "4099000001", "9001000001"):
+        assert (await _get(http, plex_server, f"/library/metadata/{gone}"))[0] == 404
+
+
+async def test_shared_sections(
+    plex_tv: PlexTvStandIn, sam: StandInAccount, http: aiohttp.ClientSession
+) -> None:
+    """A server the account does not own shows only the sections it shares, with its own token."""
+    shared = StandInServer(name="Friend's server", owned=False)
+    sam.servers.append(shared)
+    friend = PlexMediaServerStandIn(plex_tv, shared, shared_sections=["2"])
+    await friend.start()
+    try:
+        sections = await _library(http, friend, "/library/sections")
+        assert [s["title"] for s in sections["Directory"]] == ["TV Shows"]
+        recent = await _library(http, friend, "/library/recentlyAdded")
+        assert {entry["type"] for entry in recent["Metadata"]} == {"episode"}
+        film = friend.entry("A Film")
+        for path in (
+            "/library/sections/1/all",
+            "/library/sections/1/recentlyAdded",
+            f"/library/metadata/{film.rating_key}",
+            f"/library/metadata/{film.rating_key}/children",
+        ):
+            assert (await _get(http, friend, path))[0] == 404
+        deck = await _library(http, friend, "/library/onDeck")
+        assert _titles(deck) == ["The Second Episode"]
+    finally:
+        await friend.stop()
+
+
+async def _posted(receiver: Receiver) -> list[dict[str, Any]]:
+    """Return the JSON payloads the receiver got, in order."""
+    return [json.loads(post["payload"][2]) for post in receiver.posts]
+
+
+async def test_adding_a_film_notifies_and_posts(
+    plex_server: PlexMediaServerStandIn,
+    plex_tv: PlexTvStandIn,
+    receiver: Receiver,
+    http: aiohttp.ClientSession,
+) -> None:
+    """A new film: contentChangedAt grows, the socket hears the scan, the webhook gets library.new."""
+    plex_tv.demo_account.set_webhooks([receiver.url])
+    before = (await _library(http, plex_server, "/library/sections"))["Directory"]
+    async with http.ws_connect(
+        f"{plex_server.base_url}/:/websockets/notifications",
+        headers=authed(plex_server),
+    ) as socket:
+        film = await plex_server.add_item(
+            "Movies", title="Nouveau Film ✨", year=2026, genres=["Drama"]
+        )
+        messages = [await _next_json(socket) for _ in range(4)]
+    after = (await _library(http, plex_server, "/library/sections"))["Directory"]
+    assert after[0]["contentChangedAt"] > before[0]["contentChangedAt"]
+    assert after[1]["contentChangedAt"] == before[1]["contentChangedAt"]
+    kinds = [m["NotificationContainer"]["type"] for m in messages]
+    assert kinds == ["activity", "timeline", "timeline", "activity"]
+    started, created, done, ended = (m["NotificationContainer"] for m in messages)
+    assert started["ActivityNotification"][0]["event"] == "started"
+    assert ended["ActivityNotification"][0]["event"] == "ended"
+    activity = ended["ActivityNotification"][0]["Activity"]
+    assert activity["type"] == "library.update.section"
+    assert activity["Context"] == {"librarySectionID": "1"}
+    (entry,) = created["TimelineEntry"]
+    assert entry == {
+        "identifier": "com.plexapp.plugins.library",
+        "sectionID": "1",
+        "itemID": film.rating_key,
+        "type": 1,
+        "title": "Nouveau Film ✨",
+        "state": 0,
+        "metadataState": "created",
+        "updatedAt": film.updated_at,
+    }
+    assert [e["state"] for e in done["TimelineEntry"]] == [5]
+    (payload,) = await _posted(receiver)
+    assert payload["event"] == "library.new"
+    assert payload["Metadata"]["ratingKey"] == film.rating_key
+    assert payload["Metadata"]["title"] == "Nouveau Film ✨"
+    assert payload["Metadata"]["librarySectionType"] == "movie"
+    assert payload["Metadata"]["librarySectionID"] == 1
+    assert "thumb" in receiver.posts[0]
+    newest = await _library(
+        http,
+        plex_server,
+        "/library/sections/1/all",
+        sort="addedAt:desc",
+        **{"X-Plex-Container-Size": "1"},
+    )
+    assert _titles(newest) == ["Nouveau Film ✨"]
+
+
+async def test_notifications_alone_or_the_webhook_alone(
+    plex_server: PlexMediaServerStandIn,
+    plex_tv: PlexTvStandIn,
+    receiver: Receiver,
+) -> None:
+    """Each way of telling can be sent without the other."""
+    plex_tv.demo_account.set_webhooks([receiver.url])
+    sent = len(plex_server.notifications)
+    await plex_server.add_item("Movies", title="Heard only", webhook=False)
+    assert receiver.posts == []
+    assert len(plex_server.notifications) == sent + 4
+    await plex_server.add_item("Movies", title="Posted only", notifications=())
+    assert len(plex_server.notifications) == sent + 4
+    assert [p["Metadata"]["title"] for p in await _posted(receiver)] == ["Posted only"]
+    await plex_server.add_item(
+        "Movies", title="Timeline only", notifications=("timeline",), webhook=False
+    )
+    assert [
+        m["NotificationContainer"]["type"] for m in plex_server.notifications[-2:]
+    ] == ["timeline", "timeline"]
+    with pytest.raises(ValueError, match="Unknown"):
+        await plex_server.add_item("Movies", title="x", notifications=("smoke",))
+
+
+async def test_adding_episodes_and_tracks(
+    plex_server: PlexMediaServerStandIn, http: aiohttp.ClientSession
+) -> None:
+    """An episode of a new show makes its show and season; numbers follow on; tracks too."""
+    first = await plex_server.add_item(
+        "TV Shows", title="Début", show="Nouvelle Série", season=1, webhook=False
+    )
+    created = plex_server.notifications[-3]["NotificationContainer"]["TimelineEntry"]
+    assert [(e["type"], e["title"]) for e in created] == [
+        (2, "Nouvelle Série"),
+        (3, "Season 1"),
+        (4, "Début"),
+    ]
+    second = await plex_server.add_item(
+        "TV Shows", title="Suite", show="Nouvelle Série", webhook=False
+    )
+    assert (first.index, second.index, first.parent) == (1, 2, second.parent)
+    episodes = await _library(
+        http, plex_server, "/library/sections/2/all", type="4", sort="addedAt:desc"
+    )
+    newest = episodes["Metadata"][0]
+    assert (newest["grandparentTitle"], newest["parentIndex"], newest["index"]) == (
+        "Nouvelle Série",
+        1,
+        2,
+    )
+    track = await plex_server.add_item("Music", title="B-side", webhook=False)
+    assert (track.type, track.index) == ("track", 4)
+    assert plex_server.library.parent_of(track) == plex_server.entry("An Album")
+
+
+async def test_removing_an_item(plex_server: PlexMediaServerStandIn) -> None:
+    """Removing a season removes its episodes, says deleted (state 9), and changes the section."""
+    before = plex_server.section("TV Shows").content_changed_at
+    season = plex_server.entry("Season 2")
+    await plex_server.remove_item(season.rating_key, notifications=("timeline",))
+    assert plex_server.section("TV Shows").content_changed_at > before
+    (message,) = plex_server.notifications[-1:]
+    entries = message["NotificationContainer"]["TimelineEntry"]
+    assert [(e["title"], e["state"], e["metadataState"]) for e in entries] == [
+        ("Season 2", 9, "deleted"),
+        ("Return", 9, "deleted"),
+        ("Another Return", 9, "deleted"),
+    ]
+    assert len(plex_server.entries("TV Shows", "episode")) == 5
+
+
+async def test_play_queues_and_play_media(
+    plex_server: PlexMediaServerStandIn, http: aiohttp.ClientSession
+) -> None:
+    """A queue of a film or a whole show; playMedia starts it on the player at the offset."""
+    mid = plex_server.server.machine_identifier
+    show = plex_server.entry("A Show", "show")
+
+    async def queue(rating_key: str, **query: str) -> tuple[int, dict[str, Any]]:
+        """POST /playQueues for an item; return the status and the container."""
+        params = {
+            "type": "video",
+            "uri": f"server://{mid}/com.plexapp.plugins.library/library/metadata/{rating_key}",
+            "own": "1",
+        } | query
+        async with http.post(
+            f"{plex_server.base_url}/playQueues",
+            headers=authed(plex_server),
+            params=params,
+        ) as response:
+            if response.status != 200:
+                return response.status, {}
+            return 200, (await response.json())["MediaContainer"]
+
+    status, container = await queue(show.rating_key)
+    assert status == 200
+    assert [e["title"] for e in container["Metadata"]] == [
+        "Pilot",
+        "The Second Episode",
+        "The Third Episode",
+        "Return",
+        "Another Return",
+    ]
+    assert (
+        container["playQueueSelectedItemID"]
+        == container["Metadata"][0]["playQueueItemID"]
+    )
+    assert container["playQueueTotalCount"] == 5
+    again = await _library(http, plex_server, f"/playQueues/{container['playQueueID']}")
+    assert again == container
+    assert (await queue(show.rating_key, type="smell"))[0] == 400
+    assert (await queue("999999"))[0] == 404
+    assert (await queue(show.rating_key, uri="library://x/item/1"))[0] == 400
+
+    tv = plex_server.player_named("Living room TV").machine_identifier
+    pilot = plex_server.entry("Pilot")
+    queue_key = f"/playQueues/{container['playQueueID']}?window=100&own=1"
+    play = {
+        "key": f"/library/metadata/{pilot.rating_key}",
+        "offset": "90000",
+        "machineIdentifier": mid,
+        "containerKey": queue_key,
+        "type": "video",
+    }
+    async with http.ws_connect(
+        f"{plex_server.base_url}/:/websockets/notifications",
+        headers=authed(plex_server),
+    ) as socket:
+        assert await _command(http, plex_server, "playMedia", tv, **play) == 200
+        started = _playing(await _next_json(socket))
+    assert (started["ratingKey"], started["state"], started["clientIdentifier"]) == (
+        pilot.rating_key,
+        "playing",
+        tv,
+    )
+    assert started["viewOffset"] >= 90_000
+    session = plex_server.player_session(tv)
+    assert session is not None
+    assert (session.item.title, session.item.grandparent_title) == ("Pilot", "A Show")
+    (command,) = plex_server.plays()
+    assert {key: command.query[key] for key in play} == play
+    # Playing something else replaces what the player played.
+    film = plex_server.entry("A Film")
+    assert (
+        await _command(
+            http,
+            plex_server,
+            "playMedia",
+            tv,
+            key=f"/library/metadata/{film.rating_key}",
+            machineIdentifier=mid,
+        )
+        == 200
+    )
+    (now,) = [s for s in plex_server.sessions.values() if s.player_identifier == tv]
+    assert (now.item.title, now.offset) == ("A Film", 0)
+    phone = plex_server.player_named("Phone").machine_identifier
+    for target, query in (
+        (phone, play),
+        (tv, {**play, "key": "/library/metadata/999999"}),
+        (tv, {**play, "machineIdentifier": "another"}),
+        (tv, {**play, "containerKey": "/playQueues/77"}),
+        (tv, {**play, "offset": "soon"}),
+    ):
+        assert await _command(http, plex_server, "playMedia", target, **query) == 400
+    assert [c.status for c in plex_server.plays()] == [200, 200] + [400] * 5
+
+
+async def test_demo_adds_a_film(
+    plex_server: PlexMediaServerStandIn,
+    plex_tv: PlexTvStandIn,
+    receiver: Receiver,
+    http: aiohttp.ClientSession,
+) -> None:
+    """The demo's "Add a film" button adds one, lists it first and posts library.new."""
+    plex_tv.demo_account.set_webhooks([receiver.url])
+    async with http.post(f"{plex_server.base_url}/demo/add_film") as response:
+        assert response.status == 200
+        page = await response.text()
+    assert "Added A New Film 6 to Movies." in page
+    assert '<ul id="recent"><li>A New Film 6 (movie)</li>' in page
+    assert [p["Metadata"]["title"] for p in await _posted(receiver)] == ["A New Film 6"]

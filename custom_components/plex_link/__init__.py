@@ -30,6 +30,8 @@ from .coordinator import (
     PlexLinkCoordinator,
     PlexLinkRuntimeData,
 )
+from .libraries import PlexLinkLibraryTracker
+from .library_images import PlexLinkImageView
 from .players import PlexLinkKnownPlayers, player_device_identifier
 from .services import async_setup_services
 from .webhooks import PlexLinkWebhook, async_remove_webhook
@@ -45,6 +47,7 @@ __all__ = [
 PLATFORMS = [
     Platform.BINARY_SENSOR,
     Platform.EVENT,
+    Platform.IMAGE,
     Platform.MEDIA_PLAYER,
     Platform.SENSOR,
 ]
@@ -54,9 +57,10 @@ RETIRED_SENSORS = ("username", "plan")
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the actions and the sign-in page once, whatever the number of accounts."""
+    """Register the actions, the sign-in page and the image view once, whatever the number of accounts."""
     async_setup_services(hass)
     hass.http.register_view(PlexLinkSignedInView)
+    hass.http.register_view(PlexLinkImageView)
     return True
 
 
@@ -114,6 +118,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: PlexLinkConfigEntry) -> 
     )
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     PlexLinkActivityTracker(hass, entry).async_start()
+    PlexLinkLibraryTracker(hass, entry).async_start()
     return True
 
 

@@ -16,23 +16,20 @@ the listener reconnects.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from homeassistant.core import HassJob, HomeAssistant, callback
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.debounce import Debouncer
-from homeassistant.helpers.dispatcher import (
-    async_dispatcher_connect,
-    async_dispatcher_send,
-)
+from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN, LOGGER
 from .coordinator import PlexLinkConfigEntry
 from .plexserver import (
+    LibraryChange,
     NotificationListener,
     PlayingNotification,
     PlaySession,
@@ -43,7 +40,7 @@ from .plexserver import (
 )
 from .plexserver.webhook import PLAYBACK_EVENTS
 from .plextv import Server
-from .webhooks import event_signal
+from .tracker import PlexLinkServerTracker
 
 POLL_INTERVAL = timedelta(minutes=5)
 FALLBACK_POLL_INTERVAL = timedelta(seconds=30)
@@ -56,6 +53,11 @@ def activity_signal(entry: PlexLinkConfigEntry) -> str:
     return f"{DOMAIN}_{entry.entry_id}_activity"
 
 
+def library_signal(entry: PlexLinkConfigEntry, machine_identifier: str) -> str:
+    """Return the signal that tells of a server's word that its libraries changed."""
+    return f"{DOMAIN}_{entry.entry_id}_{machine_identifier}_library"
+
+
 def retired_signal(entry: PlexLinkConfigEntry, machine_identifier: str) -> str:
     """Return the signal that tells a server's activity sensors to go away."""
     return f"{DOMAIN}_{entry.entry_id}_{machine_identifier}_activity_retired"
@@ -66,9 +68,7 @@ def followed(entry: PlexLinkConfigEntry) -> list[PlexLinkActivityCoordinator]:
     return [
         coordinator
         for coordinator in entry.runtime_data.activity.values()
-        if coordinator.last_update_success
-        and not coordinator.refused
-        and coordinator.data is not None
+        if coordinator.answering
     ]
 
 
@@ -172,6 +172,7 @@ class PlexLinkActivityCoordinator(DataUpdateCoordinator[list[PlaySession]]):
         self.refused = False
         self._stopped = False
         self._was_connected = False
+        self._read_asked = False
         self._access_token = server.access_token
         self._heard: dict[str, _Heard] = {}
         self.client = self._create_client(server)
@@ -195,7 +196,13 @@ class PlexLinkActivityCoordinator(DataUpdateCoordinator[list[PlaySession]]):
             on_playing=self.async_handle_playing,
             on_open=self._async_opened,
             on_connection=self._async_connection_changed,
+            on_library=self._async_library_changed,
         )
+
+    @property
+    def answering(self) -> bool:
+        """Tell whether the last read succeeded and the server shares its activity."""
+        return self.last_update_success and not self.refused and self.data is not None
 
     @property
     def listening(self) -> bool:
@@ -237,6 +244,7 @@ class PlexLinkActivityCoordinator(DataUpdateCoordinator[list[PlaySession]]):
     def async_request_refresh_soon(self) -> None:
         """Read the sessions again, at most once a second; nothing once refused or stopped."""
         if not self.refused and not self._stopped:
+            self._read_asked = True
             self.config_entry.async_create_background_task(
                 self.hass, self.async_request_refresh(), f"{self.name} refresh"
             )
@@ -299,6 +307,15 @@ class PlexLinkActivityCoordinator(DataUpdateCoordinator[list[PlaySession]]):
             self.async_update_listeners()
 
     @callback
+    def _async_library_changed(self, change: LibraryChange) -> None:
+        """Pass the server's word that libraries changed on to whoever follows them."""
+        async_dispatcher_send(
+            self.hass,
+            library_signal(self.config_entry, self.machine_identifier),
+            change,
+        )
+
+    @callback
     def _async_opened(self) -> None:
         """Read everything again when the socket opens: nobody listened meanwhile."""
         self._heard.clear()
@@ -314,6 +331,7 @@ class PlexLinkActivityCoordinator(DataUpdateCoordinator[list[PlaySession]]):
 
     async def _async_update_data(self) -> list[PlaySession]:
         """Read the sessions; a refusal is a state of its own, not an outage."""
+        self._read_asked = False
         try:
             sessions = await self.client.get_sessions()
         except PlexServerAuthenticationError as err:
@@ -350,9 +368,16 @@ class PlexLinkActivityCoordinator(DataUpdateCoordinator[list[PlaySession]]):
 
     @callback
     def _async_refresh_finished(self) -> None:
-        """Listen to the server's notifications while it shares its activity."""
+        """Listen to the server's notifications while it shares its activity.
+
+        A read asked for while this one ran is asked for again: Home Assistant
+        drops it, as if the read running answered it, but that one may have
+        begun before the change.
+        """
         if self._stopped:
             return
+        if self._read_asked and self.last_update_success:
+            self.async_request_refresh_soon()
         if self.refused:
             if self._listener.running:
                 self.config_entry.async_create_background_task(
@@ -362,120 +387,36 @@ class PlexLinkActivityCoordinator(DataUpdateCoordinator[list[PlaySession]]):
             self._listener.start()
 
 
-class PlexLinkActivityTracker:
+class PlexLinkActivityTracker(PlexLinkServerTracker[PlexLinkActivityCoordinator]):
     """Keeps one activity coordinator per owned server of an entry, as plex.tv lists them."""
 
     def __init__(self, hass: HomeAssistant, entry: PlexLinkConfigEntry) -> None:
-        """Track the entry's servers; the coordinators live in its runtime data."""
-        self._hass = hass
-        self._entry = entry
-        self._coordinators = entry.runtime_data.activity
-        self._announced: set[str] = set()
-        self._sync_task: asyncio.Task[None] | None = None
-        self._sync_again = False
-        self._stopped = False
+        """Track the entry's owned servers; the coordinators live in its runtime data."""
+        super().__init__(hass, entry, entry.runtime_data.activity, name="activity")
 
-    @callback
-    def async_start(self) -> None:
-        """Follow the servers now and after each plex.tv refresh; stop on unload and at shutdown."""
-        entry = self._entry
-        runtime = entry.runtime_data
-        entry.async_on_unload(runtime.coordinator.async_add_listener(self._async_sync))
-        entry.async_on_unload(
-            async_dispatcher_connect(
-                self._hass, event_signal(entry), self._async_handle_event
-            )
-        )
-        entry.async_on_unload(
-            self._hass.async_add_shutdown_job(
-                HassJob(self.async_stop, f"{DOMAIN} activity stop")
-            )
-        )
-        entry.async_on_unload(self.async_stop)
-        self._async_sync()
+    def follows(self, server: Server) -> bool:
+        """Follow the servers the account owns, with their access token."""
+        return server.owned and bool(server.access_token)
 
-    async def async_stop(self) -> None:
-        """Stop every coordinator: no socket stays open, no poll runs."""
-        self._stopped = True
-        if (task := self._sync_task) is not None and not task.done():
-            task.cancel()
-            await asyncio.wait([task])
-        await asyncio.gather(
-            *(coordinator.async_stop() for coordinator in self._coordinators.values())
-        )
+    def create(self, server: Server) -> PlexLinkActivityCoordinator:
+        """Return a coordinator of the server's activity."""
+        return PlexLinkActivityCoordinator(self._hass, self._entry, server)
 
-    @callback
-    def _async_sync(self) -> None:
-        """Match the coordinators to plex.tv's latest list, in one background task."""
-        if (
-            self._stopped
-            or not self._entry.runtime_data.coordinator.last_update_success
-        ):
-            return
-        if self._sync_task is not None and not self._sync_task.done():
-            self._sync_again = True
-            return
-        self._sync_task = self._entry.async_create_background_task(
-            self._hass, self._async_sync_now(), f"{DOMAIN} activity"
-        )
+    def announce_signal(self) -> str:
+        """Hand coordinators to the activity sensors and the media players."""
+        return activity_signal(self._entry)
 
-    async def _async_sync_now(self) -> None:
-        """Add, update and remove coordinators until they match plex.tv's latest list."""
-        self._sync_again = True
-        while self._sync_again and not self._stopped:
-            self._sync_again = False
-            servers = {
-                machine_identifier: server
-                for machine_identifier, server in (
-                    self._entry.runtime_data.coordinator.data.servers.items()
-                )
-                if server.owned and server.access_token
-            }
-            for machine_identifier in set(self._coordinators) - set(servers):
-                await self._coordinators.pop(machine_identifier).async_stop()
-                if machine_identifier in self._announced:
-                    self._announced.discard(machine_identifier)
-                    async_dispatcher_send(
-                        self._hass, retired_signal(self._entry, machine_identifier)
-                    )
-            await asyncio.gather(
-                *(self._async_follow(server) for server in servers.values())
-            )
+    def retired_signal(self, machine_identifier: str) -> str:
+        """Tell a server's activity sensors and media players to go away."""
+        return retired_signal(self._entry, machine_identifier)
 
-    async def _async_follow(self, server: Server) -> None:
-        """Start following a new server, or bring a followed one up to date."""
-        if (coordinator := self._coordinators.get(server.machine_identifier)) is None:
-            coordinator = PlexLinkActivityCoordinator(self._hass, self._entry, server)
-            self._coordinators[server.machine_identifier] = coordinator
-            coordinator.async_add_listener(lambda: self._async_announce(coordinator))
-            await coordinator.async_start()
-        else:
-            await coordinator.async_update_server(server)
-        self._async_announce(coordinator)
-
-    @callback
-    def _async_announce(self, coordinator: PlexLinkActivityCoordinator) -> None:
-        """Hand a coordinator to the sensors the first time its server shares activity."""
-        machine_identifier = coordinator.machine_identifier
-        if (
-            machine_identifier not in self._announced
-            and coordinator.last_update_success
-            and not coordinator.refused
-            and self._coordinators.get(machine_identifier) is coordinator
-        ):
-            self._announced.add(machine_identifier)
-            async_dispatcher_send(self._hass, activity_signal(self._entry), coordinator)
-
-    @callback
-    def _async_handle_event(self, event: WebhookEvent) -> None:
+    def handle_event(
+        self, coordinator: PlexLinkActivityCoordinator, event: WebhookEvent
+    ) -> None:
         """Read a server's sessions again when it posts a playback event.
 
         Only while its websocket is closed: an open one has told of the same
         change already, and a second read would only delay the next one.
         """
-        if (
-            event.event in PLAYBACK_EVENTS
-            and (coordinator := self._coordinators.get(event.server_uuid))
-            and not coordinator.listening
-        ):
+        if event.event in PLAYBACK_EVENTS and not coordinator.listening:
             coordinator.async_request_refresh_soon()

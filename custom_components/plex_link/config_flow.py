@@ -17,7 +17,12 @@ from homeassistant.config_entries import (
 )
 from homeassistant.const import CONF_TOKEN, CONF_WEBHOOK_ID
 from homeassistant.core import callback
-from homeassistant.helpers.selector import BooleanSelector
+from homeassistant.helpers.selector import (
+    BooleanSelector,
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+)
 import probatio
 
 from .auth_view import async_signed_in_url
@@ -25,11 +30,14 @@ from .client import async_create_client, async_sign_out
 from .const import (
     CONF_CLIENT_IDENTIFIER,
     CONF_EVENTS,
+    CONF_RECENTLY_ADDED,
     CONF_REMOTE_SERVER,
     DOMAIN,
     LOGGER,
+    MAX_RECENTLY_ADDED,
 )
 from .coordinator import PlexLinkConfigEntry
+from .libraries import recently_added_count
 from .plextv import (
     Account,
     PinLinker,
@@ -44,12 +52,25 @@ from .plextv import (
 from .webhooks import events_enabled, remote_server
 
 METHODS = ["link_code", "browser"]
+LIBRARY_OPTIONS: dict[probatio.Marker, Any] = {
+    probatio.Optional(CONF_RECENTLY_ADDED): probatio.All(
+        NumberSelector(
+            NumberSelectorConfig(
+                min=1, max=MAX_RECENTLY_ADDED, step=1, mode=NumberSelectorMode.BOX
+            )
+        ),
+        probatio.Coerce(int),
+        probatio.Range(min=1, max=MAX_RECENTLY_ADDED),
+    ),
+}
 OPTIONS_SCHEMA = probatio.Schema(
     {
         probatio.Required(CONF_EVENTS): BooleanSelector(),
         probatio.Required(CONF_REMOTE_SERVER): BooleanSelector(),
+        **LIBRARY_OPTIONS,
     }
 )
+LIBRARIES_SCHEMA = probatio.Schema(LIBRARY_OPTIONS)
 
 
 class PlexLinkConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -292,26 +313,27 @@ class PlexLinkConfigFlow(ConfigFlow, domain=DOMAIN):
 
 
 class PlexLinkOptionsFlow(OptionsFlowWithReload):
-    """Turn playback and library events on or off; say where servers post them."""
+    """Turn playback and library events on or off, say where servers post them, size recently added.
+
+    Events need a Plex Pass; an account without one sets only the number
+    of recently added items.
+    """
 
     config_entry: PlexLinkConfigEntry
 
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Show the event options and the address plex.tv was given."""
+        """Show the event options, the address plex.tv was given and the library options."""
         entry = self.config_entry
         if entry.state is not ConfigEntryState.LOADED:
             return self.async_abort(
                 reason="not_loaded", description_placeholders={"account": entry.title}
             )
         if not entry.runtime_data.coordinator.data.account.plex_pass:
-            return self.async_abort(
-                reason="plex_pass_required",
-                description_placeholders={"account": entry.title},
-            )
+            return await self.async_step_libraries()
         if user_input is not None:
-            return self.async_create_entry(data=user_input)
+            return self.async_create_entry(data={**entry.options, **user_input})
         return self.async_show_form(
             step_id="init",
             data_schema=self.add_suggested_values_to_schema(
@@ -319,12 +341,29 @@ class PlexLinkOptionsFlow(OptionsFlowWithReload):
                 {
                     CONF_EVENTS: events_enabled(entry),
                     CONF_REMOTE_SERVER: remote_server(entry),
+                    CONF_RECENTLY_ADDED: recently_added_count(entry),
                 },
             ),
             description_placeholders={
                 "account": entry.title,
                 "url": entry.runtime_data.webhook.registered_url or "-",
             },
+        )
+
+    async def async_step_libraries(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show the library options alone, to an account without Plex Pass."""
+        entry = self.config_entry
+        if user_input is not None:
+            return self.async_create_entry(data={**entry.options, **user_input})
+        return self.async_show_form(
+            step_id="libraries",
+            data_schema=self.add_suggested_values_to_schema(
+                LIBRARIES_SCHEMA,
+                {CONF_RECENTLY_ADDED: recently_added_count(entry)},
+            ),
+            description_placeholders={"account": entry.title},
         )
 
 

@@ -16,3 +16,7 @@ MANUFACTURER: Final = "Plex"
 
 CONF_EVENTS: Final = "events"
 CONF_REMOTE_SERVER: Final = "remote_server"
+
+CONF_RECENTLY_ADDED: Final = "recently_added"
+DEFAULT_RECENTLY_ADDED: Final = 10
+MAX_RECENTLY_ADDED: Final = 50

@@ -24,6 +24,7 @@ from .plextv import (
 
 if TYPE_CHECKING:
     from .activity import PlexLinkActivityCoordinator
+    from .libraries import PlexLinkLibraryCoordinator
     from .players import PlexLinkKnownPlayers
     from .webhooks import PlexLinkWebhook
 
@@ -56,6 +57,9 @@ class PlexLinkRuntimeData:
     Plex players the owned servers have named. activity holds the
     coordinator of each owned server whose sessions Plex Link follows, by
     machine identifier (filled by activity.PlexLinkActivityTracker).
+    libraries holds the coordinator of each server, owned or shared, whose
+    libraries Plex Link reads, by machine identifier (filled by
+    libraries.PlexLinkLibraryTracker).
     """
 
     coordinator: PlexLinkCoordinator
@@ -63,6 +67,7 @@ class PlexLinkRuntimeData:
     webhook: PlexLinkWebhook
     players: PlexLinkKnownPlayers
     activity: dict[str, PlexLinkActivityCoordinator] = field(default_factory=dict)
+    libraries: dict[str, PlexLinkLibraryCoordinator] = field(default_factory=dict)
 
 
 type PlexLinkConfigEntry = ConfigEntry[PlexLinkRuntimeData]

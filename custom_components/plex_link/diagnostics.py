@@ -29,7 +29,8 @@ async def async_get_config_entry_diagnostics(
 ) -> dict[str, Any]:
     """Return the entry, the account, its servers and how their activity is followed, redacted.
 
-    Activity is given as counts: who watches what stays out.
+    Activity is given as counts: who watches what stays out. Libraries are
+    given by type and count, with their titles; their items stay out.
     """
     runtime = entry.runtime_data
     coordinator = runtime.coordinator
@@ -54,6 +55,27 @@ async def async_get_config_entry_diagnostics(
                     "transcoding": sum(s.transcoding for s in activity.data or []),
                 }
                 for machine_identifier, activity in runtime.activity.items()
+            },
+            "libraries": {
+                machine_identifier: {
+                    "last_update_success": libraries.last_update_success,
+                    "refused": libraries.refused,
+                    "recently_added": len(libraries.data.recently_added)
+                    if libraries.data
+                    else 0,
+                    "libraries": [
+                        {
+                            "library": library.section.title,
+                            "type": library.section.section_type,
+                            "changed_at": library.section.changed_at,
+                            **library.counts,
+                        }
+                        for library in (
+                            libraries.data.libraries.values() if libraries.data else ()
+                        )
+                    ],
+                }
+                for machine_identifier, libraries in runtime.libraries.items()
             },
             "last_update_success": coordinator.last_update_success,
             "account": asdict(coordinator.data.account),

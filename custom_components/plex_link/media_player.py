@@ -4,7 +4,9 @@ A player is idle while it plays nothing and unavailable only while its server
 cannot be read. Controls go through the server, offered only where the player
 takes them; a player that takes none can still be stopped by ending its session.
 Artwork is fetched by Home Assistant with the server's token in a header and
-served through the media player proxy, so no Plex token is in any URL.
+served through the media player proxy, so no Plex token is in any URL. A player
+that takes commands also browses the libraries of every server the account can
+read and plays from them (browse.py).
 """
 
 from __future__ import annotations
@@ -19,13 +21,16 @@ from typing import Any
 import unicodedata
 
 from homeassistant.components.media_player import (
+    ATTR_MEDIA_EXTRA,
+    BrowseError,
+    BrowseMedia,
     MediaPlayerEntity,
     MediaPlayerEntityFeature,
     MediaPlayerState,
     MediaType,
 )
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
@@ -35,6 +40,7 @@ from homeassistant.helpers.translation import async_get_translations
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .activity import PlexLinkActivityCoordinator, activity_signal, retired_signal
+from .browse import USER_ERRORS, PlayTarget, PlexLinkLibraryBrowser
 from .const import DOMAIN, LOGGER, MANUFACTURER
 from .coordinator import PlexLinkConfigEntry, server_device_identifier
 from .players import (
@@ -75,6 +81,8 @@ CONTROLS = (
     | MediaPlayerEntityFeature.NEXT_TRACK
     | MediaPlayerEntityFeature.PREVIOUS_TRACK
     | MediaPlayerEntityFeature.VOLUME_SET
+    | MediaPlayerEntityFeature.BROWSE_MEDIA
+    | MediaPlayerEntityFeature.PLAY_MEDIA
 )
 
 
@@ -84,7 +92,8 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add a media player for each player the account's own servers name."""
-    PlexLinkPlayerTracker(hass, entry, async_add_entities).async_start()
+    browser = PlexLinkLibraryBrowser(hass, entry)
+    PlexLinkPlayerTracker(hass, entry, async_add_entities, browser).async_start()
 
 
 def display_name(*candidates: str | None) -> str:
@@ -119,11 +128,13 @@ class PlexLinkPlayerTracker:
         hass: HomeAssistant,
         entry: PlexLinkConfigEntry,
         async_add_entities: AddConfigEntryEntitiesCallback,
+        browser: PlexLinkLibraryBrowser,
     ) -> None:
         """Add entities through async_add_entities; players are known through the entry."""
         self._hass = hass
         self._entry = entry
         self._add_entities = async_add_entities
+        self._browser = browser
         self._known: PlexLinkKnownPlayers = entry.runtime_data.players
         self._entities: set[tuple[str, str]] = set()
         self._asked: set[tuple[str, str]] = set()
@@ -214,7 +225,7 @@ class PlexLinkPlayerTracker:
                     f"{coordinator.name} refresh",
                 )
         new = [
-            PlexLinkMediaPlayer(coordinator, known)
+            PlexLinkMediaPlayer(coordinator, known, self._browser)
             for known in self._known.of_server(server)
             if known.key not in self._entities
         ]
@@ -261,10 +272,16 @@ class PlexLinkMediaPlayer(
     _attr_media_image_remotely_accessible = False
     _unrecorded_attributes = frozenset({"user", "transcoding", "location"})
 
-    def __init__(self, players: PlexLinkPlayersCoordinator, known: KnownPlayer) -> None:
+    def __init__(
+        self,
+        players: PlexLinkPlayersCoordinator,
+        known: KnownPlayer,
+        browser: PlexLinkLibraryBrowser,
+    ) -> None:
         """Attach the media player to the player's device, under the server's."""
         super().__init__(players.activity)
         self._players = players
+        self._browser = browser
         self.key = known.key
         self.player_id = known.player_id
         entry = players.config_entry
@@ -359,7 +376,7 @@ class PlexLinkMediaPlayer(
 
     @property
     def supported_features(self) -> MediaPlayerEntityFeature:
-        """Return the controls the player takes; stop alone where a session can be ended."""
+        """Return the controls, browsing and playing where the player takes commands; else stop alone where a session can be ended."""
         if self.controllable:
             return CONTROLS
         if self._can_end_session:
@@ -540,6 +557,86 @@ class PlexLinkMediaPlayer(
         )
         self._attr_volume_level = volume
         self.async_write_ha_state()
+
+    async def async_browse_media(
+        self,
+        media_content_type: MediaType | str | None = None,
+        media_content_id: str | None = None,
+    ) -> BrowseMedia:
+        """Return a node of the libraries of every server the account can read."""
+        return await self._browser.async_browse(
+            media_content_id,
+            self.coordinator.machine_identifier,
+            self.get_browse_image_url,
+        )
+
+    async def async_get_browse_image(
+        self,
+        media_content_type: str,
+        media_content_id: str,
+        media_image_id: str | None = None,
+    ) -> tuple[bytes | None, str | None]:
+        """Return a browser picture, fetched from the item's server with the token in a header."""
+        return await self._browser.async_image(media_content_id, media_image_id)
+
+    async def async_play_media(
+        self, media_type: MediaType | str, media_id: str, **kwargs: Any
+    ) -> None:
+        """Play an item of the browser, or one the JSON form describes, through the server.
+
+        The item's server makes a play queue of it; the player's own server
+        passes `playMedia` on to the player. `extra: {"resume": true}` plays
+        from where the item was left, as the JSON form's `resume` does.
+        """
+        if not self.controllable:
+            raise self._not_controllable()
+        try:
+            target = await self._browser.async_find(
+                media_id, self.coordinator.machine_identifier
+            )
+        except BrowseError as err:
+            error = (
+                ServiceValidationError
+                if err.translation_key in USER_ERRORS
+                else HomeAssistantError
+            )
+            raise error(
+                translation_domain=err.translation_domain,
+                translation_key=err.translation_key,
+                translation_placeholders=err.translation_placeholders,
+            ) from None
+        extra = kwargs.get(ATTR_MEDIA_EXTRA)
+        resume = target.resume
+        if isinstance(extra, dict) and isinstance(extra.get("resume"), bool):
+            resume = extra["resume"]
+        await self._async_play(target, resume=resume)
+
+    async def _async_play(self, target: PlayTarget, *, resume: bool) -> None:
+        """Make a play queue of the target on its server and have the player play it."""
+        item = target.item
+        server = target.server.machine_identifier
+        try:
+            queue = await target.server.client.create_play_queue(item, server)
+        except PlexServerError as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="play_queue_failed",
+                translation_placeholders={
+                    "server": display_name(target.server.server_name),
+                    "error": str(err),
+                },
+            ) from None
+        offset = item.view_offset_ms if resume and item.view_offset_ms else 0
+        await self._async_command(
+            "playback/playMedia",
+            {
+                "key": f"/library/metadata/{item.rating_key}",
+                "offset": str(offset),
+                "machineIdentifier": server,
+                "containerKey": f"/playQueues/{queue.play_queue_id}?window=100&own=1",
+                "type": COMMAND_TYPES.get(item.media_type or "", "video"),
+            },
+        )
 
     async def _async_command(
         self, command: str, params: dict[str, str] | None = None

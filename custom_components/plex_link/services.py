@@ -1,4 +1,4 @@
-"""Actions of Plex Link: the token, the servers and their sessions, for automations."""
+"""Actions of Plex Link: the token, the servers, their sessions and what they added, for automations."""
 
 from __future__ import annotations
 
@@ -19,12 +19,19 @@ from homeassistant.exceptions import (
 )
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.service import async_register_admin_service
-from homeassistant.util.json import JsonObjectType
+from homeassistant.util.json import JsonObjectType, JsonValueType
 import probatio
 
 from .access import async_get_entry, entry_headers
 from .activity import PlexLinkActivityCoordinator, followed
-from .const import CONF_CLIENT_IDENTIFIER, DOMAIN
+from .const import CONF_CLIENT_IDENTIFIER, DOMAIN, MAX_RECENTLY_ADDED
+from .libraries import (
+    PlexLinkLibraryCoordinator,
+    RecentItem,
+    added_key,
+    recently_added_count,
+)
+from .library_images import async_image_url
 from .media import media_attributes
 from .plexserver import PlaySession, PlexServerAuthenticationError, PlexServerError
 from .plextv import Server
@@ -33,6 +40,8 @@ SERVICE_GET_TOKEN = "get_token"  # noqa: S105  # the action's name
 SERVICE_GET_SERVERS = "get_servers"
 SERVICE_GET_SESSIONS = "get_sessions"
 SERVICE_STOP_SESSION = "stop_session"
+SERVICE_GET_RECENTLY_ADDED = "get_recently_added"
+ATTR_COUNT = "count"
 ATTR_SERVER = "server"
 ATTR_SESSION_ID = "session_id"
 ATTR_REASON = "reason"
@@ -41,6 +50,15 @@ GET_SESSIONS_SCHEMA = probatio.Schema(
     {
         probatio.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
         probatio.Optional(ATTR_SERVER): cv.string,
+    }
+)
+GET_RECENTLY_ADDED_SCHEMA = probatio.Schema(
+    {
+        probatio.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
+        probatio.Optional(ATTR_SERVER): cv.string,
+        probatio.Optional(ATTR_COUNT): probatio.All(
+            probatio.Coerce(int), probatio.Range(min=1, max=MAX_RECENTLY_ADDED)
+        ),
     }
 )
 STOP_SESSION_SCHEMA = probatio.Schema(
@@ -75,6 +93,13 @@ def async_setup_services(hass: HomeAssistant) -> None:
         SERVICE_GET_SESSIONS,
         _async_get_sessions,
         schema=GET_SESSIONS_SCHEMA,
+        supports_response=SupportsResponse.ONLY,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_GET_RECENTLY_ADDED,
+        _async_get_recently_added,
+        schema=GET_RECENTLY_ADDED_SCHEMA,
         supports_response=SupportsResponse.ONLY,
     )
     async_register_admin_service(
@@ -253,3 +278,64 @@ async def _async_stop_session(call: ServiceCall) -> None:
             translation_placeholders={**placeholders, "error": str(err)},
         ) from None
     await coordinator.async_request_refresh()
+
+
+async def _async_get_recently_added(call: ServiceCall) -> ServiceResponse:
+    """Return the newest films and episodes of the account's servers, newest first.
+
+    Each server's own newest, then all of them merged, up to count (the
+    sensor's number unless given). Posters are signed Home Assistant URLs,
+    no token. Servers that do not answer now are named in unavailable_servers.
+    """
+    entry = async_get_entry(call.hass, call.data.get(ATTR_CONFIG_ENTRY_ID))
+    count: int = call.data.get(ATTR_COUNT) or recently_added_count(entry)
+    coordinators = list(entry.runtime_data.libraries.values())
+    if (server := call.data.get(ATTR_SERVER)) is not None:
+        coordinators = [
+            coordinator
+            for coordinator in coordinators
+            if server in (coordinator.machine_identifier, coordinator.server_name)
+        ]
+        if not coordinators:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="unknown_library_server",
+                translation_placeholders={"server": server},
+            )
+    found: list[tuple[PlexLinkLibraryCoordinator, RecentItem]] = []
+    unavailable: list[JsonValueType] = []
+    for coordinator in coordinators:
+        if not coordinator.answering:
+            unavailable.append(coordinator.server_name)
+            continue
+        try:
+            recent = await coordinator.async_recently_added(count)
+        except PlexServerError:
+            unavailable.append(coordinator.server_name)
+            continue
+        found.extend((coordinator, item) for item in recent)
+    found.sort(key=lambda pair: added_key(pair[1]), reverse=True)
+    return {
+        "items": [
+            _recent_response(call.hass, coordinator, recent)
+            for coordinator, recent in found[:count]
+        ],
+        "unavailable_servers": unavailable,
+    }
+
+
+def _recent_response(
+    hass: HomeAssistant, coordinator: PlexLinkLibraryCoordinator, recent: RecentItem
+) -> dict[str, Any]:
+    """Describe a recently added item for an action response; None where a key does not apply."""
+    item = recent.item
+    return {
+        **media_attributes(item),
+        "type": item.media_type,
+        "added_at": item.added_at.isoformat() if item.added_at else None,
+        "summary": item.summary,
+        "poster": async_image_url(hass, coordinator, item, "poster"),
+        "server": coordinator.server_name,
+        "library": recent.library,
+        "rating_key": item.rating_key,
+    }

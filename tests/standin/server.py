@@ -5,9 +5,12 @@ It answers like a Plex Media Server as described in shared/plex-media-server.md:
 fixture session_base.xml, in Plex's JSON form), `/status/sessions/terminate` and
 the notification websocket `/:/websockets/notifications`; its players
 (`/clients`), the commands it passes on to them (`/player/playback/*`) and
-artwork (`/library/metadata/<id>/thumb/<ts>`, `/photo/:/transcode`). Tests
-(and the demo page at `/demo`) start, pause, resume and stop sessions; every change is sent to
-the open websockets. Like a real server with a Plex Pass owner, it posts
+artwork (`/library/metadata/<id>/thumb/<ts>`, `/photo/:/transcode`); its
+libraries (tests/standin/library.py: `/library/sections`, paged items with
+`totalSize`, recently added, on deck, hubs, metadata and children) and play
+queues (`/playQueues`, played with `/player/playback/playMedia`). Tests
+(and the demo page at `/demo`) start, pause, resume and stop sessions and add
+films; every change is sent to the open websockets. Like a real server with a Plex Pass owner, it posts
 multipart webhook events to the URLs of the plex.tv accounts that can reach it,
 but only to loopback addresses.
 """
@@ -17,9 +20,11 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections import Counter
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 import functools
 import hashlib
+import heapq
 import html
 import io
 import ipaddress
@@ -29,7 +34,7 @@ import re
 import secrets
 import time
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 import zlib
 
 import aiohttp
@@ -45,6 +50,18 @@ from . import (
     _close,
     _param,
 )
+from .library import (
+    LIBRARY_IDENTIFIER,
+    SECTION_LEVELS,
+    TYPE_NAMES,
+    TYPE_NUMBERS,
+    LibraryEntry,
+    SectionType,
+    StandInSection,
+    default_library,
+    entry_json,
+    parse_sort,
+)
 
 ENDPOINTS = (
     "identity",
@@ -57,7 +74,20 @@ ENDPOINTS = (
     "player_command",
     "image",
     "photo_transcode",
+    # Libraries and play queues.
+    "sections",
+    "section_items",
+    "section_recently_added",
+    "recently_added",
+    "hub_recently_added",
+    "on_deck",
+    "continue_watching",
+    "metadata",
+    "children",
+    "play_queues",
+    "play_queue",
 )
+LIBRARY_ENDPOINTS = frozenset(ENDPOINTS[ENDPOINTS.index("sections") :])
 
 # A 16x24 JPEG poster (312 bytes), made once with Pillow; sent as the `thumb` part.
 THUMB_JPEG = base64.b64decode(
@@ -149,6 +179,7 @@ _PLAYBACK_COMMANDS = frozenset(
         "skipNext",
         "skipPrevious",
         "setParameters",
+        "playMedia",
     }
 )
 # How far stepForward and stepBack move, in milliseconds.
@@ -310,6 +341,18 @@ class WebhookDelivery:
     account: str
     payload: dict[str, Any]
     status: int
+
+
+@dataclass(kw_only=True)
+class StandInPlayQueue:
+    """A play queue made by `POST /playQueues`: the items a player plays in turn."""
+
+    id: str
+    type: str
+    uri: str
+    items: list[tuple[str, str]]  # (playQueueItemID, ratingKey)
+    selected: str  # the playQueueItemID to start with
+    query: dict[str, str]
 
 
 def item_metadata(item: StandInItem) -> dict[str, Any]:
@@ -479,6 +522,7 @@ class PlexMediaServerStandIn(FaultInjectingStandIn):
         owner: StandInAccount | None = None,
         refuse_activity: bool = False,
         auto_webhooks: bool = False,
+        shared_sections: Collection[str] | None = None,
     ) -> None:
         """Play server (default: the demo account's first) for plex_tv's accounts.
 
@@ -487,6 +531,8 @@ class PlexMediaServerStandIn(FaultInjectingStandIn):
         a server the account does not own gets 403 from the sessions and the
         websocket. With auto_webhooks, starting, pausing, resuming and stopping a
         session also posts media.play/pause/resume/stop, as a real server does.
+        shared_sections are the keys of the sections a server the account does
+        not own shares with it (None: all); the others do not exist for its token.
         """
         super().__init__()
         self.plex_tv = plex_tv
@@ -533,6 +579,15 @@ class PlexMediaServerStandIn(FaultInjectingStandIn):
             model="iPhone15,2",
             version="2024.30.0",
         )
+        # Libraries and play queues.
+        self.library = default_library(self.server.machine_identifier, self.server.name)
+        self.shared_sections = (
+            frozenset(shared_sections) if shared_sections is not None else None
+        )
+        self.play_queues: dict[str, StandInPlayQueue] = {}
+        self.items_served = 0  # library items sent in answers, all endpoints together
+        self._play_queue_ids = itertools.count(1)
+        self._play_queue_item_ids = itertools.count(1)
 
     # -- Who can reach the server ---------------------------------------------
 
@@ -558,19 +613,25 @@ class PlexMediaServerStandIn(FaultInjectingStandIn):
         bandwidth: int | None = None,
         duration: int = 0,
         transcode_session: bool = True,
+        item: StandInItem | None = None,
+        offset: int = 0,
     ) -> str:
         """Start playing something; return the session id (`Session.id`).
 
         duration (ms) replaces the media type's; without transcode_session a
         transcoded session says so only in its streams' decisions, as some
-        servers' sessions do.
+        servers' sessions do. item replaces what title, media_type and
+        duration describe (playMedia plays a library item); offset (ms) is
+        where playback starts.
         """
+        if item is not None:
+            media_type = item.type
         account = next((a for a in self.plex_tv.accounts if a.title == user), None)
         known = self.player_named(player)
         session = StandInSession(
             id=secrets.token_hex(12),
             session_key=str(next(self._session_keys)),
-            item=StandInItem(type=media_type, title=title, duration=duration),
+            item=item or StandInItem(type=media_type, title=title, duration=duration),
             user_id=account.id
             if account
             else 50_000 + zlib.crc32(user.encode()) % 10_000,
@@ -586,6 +647,7 @@ class PlexMediaServerStandIn(FaultInjectingStandIn):
             bandwidth=bandwidth
             if bandwidth is not None
             else _LIBRARIES[media_type]["media"]["bitrate"],
+            offset=offset,
         )
         self.sessions[session.id] = session
         await self._changed(session, "media.play")
@@ -947,6 +1009,8 @@ class PlexMediaServerStandIn(FaultInjectingStandIn):
         offset = _whole(query.get("offset"))
         if name not in _PLAYBACK_COMMANDS or (name == "seekTo" and offset is None):
             return False
+        if name == "playMedia":
+            return await self._play_media(player, query)
         volume = _whole(query.get("volume"))
         if name == "setParameters" and volume is not None:
             player.volume = min(volume, 100)
@@ -1016,6 +1080,673 @@ class PlexMediaServerStandIn(FaultInjectingStandIn):
             content_type="image/jpeg",
         )
 
+    # -- Libraries ----------------------------------------------------------------
+
+    def add_section(
+        self, title: str, section_type: SectionType, *, count: int = 0
+    ) -> StandInSection:
+        """Add a library section; count top-level items exist only as a count.
+
+        `add_section("Archive", "movie", count=100_000)` says 100000 in
+        `totalSize` and serves the items of any page on demand, without holding
+        100,000 of them (a show section also holds as many seasons and ten
+        times as many episodes; an artist section twice as many albums and 20
+        times as many tracks).
+        """
+        return self.library.add_section(title, section_type, count=count)
+
+    def section(self, name: str) -> StandInSection:
+        """Return a section by key or title."""
+        return self.library.section_named(name)
+
+    def visible(self, section_key: str) -> bool:
+        """Tell whether the server's token sees a section (a shared server may hide some)."""
+        return (
+            self.server.owned
+            or self.shared_sections is None
+            or section_key in self.shared_sections
+        )
+
+    def entries(self, section: str, item_type: str | None = None) -> list[LibraryEntry]:
+        """Return the real items of a section (by key or title), of one type or all."""
+        key = self.section(section).key
+        return [
+            entry
+            for entry in self.library.entries.values()
+            if entry.section == key and item_type in (None, entry.type)
+        ]
+
+    def entry(self, title: str, item_type: str | None = None) -> LibraryEntry:
+        """Return the first real item with a title (of a type)."""
+        return next(
+            entry
+            for entry in self.library.entries.values()
+            if entry.title == title and item_type in (None, entry.type)
+        )
+
+    @property
+    def library_reads(self) -> int:
+        """Return how many requests the library and play queue endpoints received."""
+        return sum(1 for r in self.requests if r.endpoint in LIBRARY_ENDPOINTS)
+
+    def set_progress(self, rating_key: str, offset: int | None) -> None:
+        """Mark an item in progress at offset (ms), on deck; None takes it off."""
+        entry = self.library.entries[rating_key]
+        latest = max(
+            (e.last_viewed_at or 0 for e in self.library.entries.values()), default=0
+        )
+        entry.view_offset = offset
+        # Watched now: after everything watched before, so first on deck.
+        entry.last_viewed_at = (
+            max(int(time.time()), latest + 1) if offset is not None else None
+        )
+
+    async def add_item(
+        self,
+        section: str,
+        *,
+        title: str,
+        year: int | None = None,
+        show: str = "A Show",
+        season: int = 1,
+        episode: int | None = None,
+        artist: str = "An Artist",
+        album: str = "An Album",
+        track: int | None = None,
+        added_at: int | None = None,
+        duration: int | None = None,
+        summary: str | None = None,
+        studio: str | None = None,
+        genres: Sequence[str] = (),
+        rating: float | None = None,
+        content_rating: str | None = None,
+        originally_available_at: str | None = None,
+        notifications: Collection[str] = ("timeline", "activity"),
+        webhook: bool = True,
+    ) -> LibraryEntry:
+        """Add a film (or an episode, a track, a photo) to a section, as a scan does.
+
+        In a show section, title is the episode's and show, season and episode
+        place it (show and season are made when new; episode defaults to the
+        next number); in a music section artist, album and track do. The
+        section's contentChangedAt grows. notifications are the websocket
+        messages a real server sends: `timeline` (each new item at state 0
+        with metadataState created, then at state 5) and `activity` (a
+        `library.update.section` scan, started then ended); webhook posts
+        `library.new` with the item's Metadata to the webhooks of the accounts
+        that reach the server. Return the new item.
+        """
+        target = self.section(section)
+        now = added_at or max(int(time.time()), self.library.newest_added() + 1)
+        common: dict[str, Any] = {
+            "section": target.key,
+            "added_at": now,
+            "updated_at": now,
+        }
+        details: dict[str, Any] = {
+            "year": year,
+            "duration": duration,
+            "summary": summary,
+            "studio": studio,
+            "genres": tuple(genres),
+            "rating": rating,
+            "content_rating": content_rating,
+            "originally_available_at": originally_available_at,
+        }
+        created: list[LibraryEntry] = []
+        if target.type in ("movie", "photo"):
+            entry = self.library.new_entry(
+                type=target.type, title=title, **common, **details
+            )
+        else:
+            top, middle, leaf = (name for name, _ in SECTION_LEVELS[target.type])
+            names = (show, f"Season {season}") if top == "show" else (artist, album)
+            parent = self._find_or_make(
+                target, top, names[0], None, None, common, created
+            )
+            parent = self._find_or_make(
+                target,
+                middle,
+                names[1],
+                parent,
+                season if top == "show" else 1,
+                common,
+                created,
+            )
+            number = episode if top == "show" else track
+            if number is None:
+                number = 1 + max(
+                    (
+                        e.index or 0
+                        for e in self.library.children(parent)
+                        if isinstance(e, LibraryEntry)
+                    ),
+                    default=0,
+                )
+            entry = self.library.new_entry(
+                type=leaf,
+                title=title,
+                parent=parent.rating_key,
+                index=number,
+                **common,
+                **details,
+            )
+        created.append(entry)
+        self.library.changed(target, now)
+        await self._tell_library(target, created, notifications, state=5)
+        if webhook:
+            await self.post_event("library.new", metadata=self.webhook_metadata(entry))
+        return entry
+
+    def _find_or_make(
+        self,
+        section: StandInSection,
+        item_type: str,
+        title: str,
+        parent: LibraryEntry | None,
+        index: int | None,
+        common: dict[str, Any],
+        created: list[LibraryEntry],
+    ) -> LibraryEntry:
+        """Return the show, season, artist or album of that title, made when new."""
+        for entry in self.library.entries.values():
+            if (
+                entry.section == section.key
+                and entry.type == item_type
+                and entry.title == title
+                and entry.parent == (parent.rating_key if parent else None)
+            ):
+                return entry
+        entry = self.library.new_entry(
+            type=item_type,
+            title=title,
+            parent=parent.rating_key if parent else None,
+            index=index,
+            **common,
+        )
+        created.append(entry)
+        return entry
+
+    async def remove_item(
+        self,
+        rating_key: str,
+        *,
+        notifications: Collection[str] = ("timeline", "activity"),
+    ) -> None:
+        """Delete an item and what is under it, as emptying the trash does (state 9, deleted)."""
+        entry = self.library.entries[rating_key]
+        gone = [entry]
+        for below in gone:
+            gone += [
+                e for e in self.library.entries.values() if e.parent == below.rating_key
+            ]
+        for removed in gone:
+            del self.library.entries[removed.rating_key]
+        section = self.library.sections[entry.section]
+        self.library.changed(section, int(time.time()))
+        await self._tell_library(section, gone, notifications, state=9)
+
+    def webhook_metadata(self, entry: LibraryEntry) -> dict[str, Any]:
+        """Return an item's Metadata as a `library.new` webhook post carries it."""
+        metadata = entry_json(self.library, entry)
+        metadata.pop("Media", None)
+        section = self.library.sections[entry.section]
+        return {"librarySectionType": section.type, **metadata}
+
+    async def _tell_library(
+        self,
+        section: StandInSection,
+        entries: list[LibraryEntry],
+        notifications: Collection[str],
+        *,
+        state: int,
+    ) -> None:
+        """Send the websocket messages of a scan that created (5) or deleted (9) items."""
+        unknown = set(notifications) - {"timeline", "activity"}
+        if unknown:
+            raise ValueError(f"Unknown notifications {unknown}")
+        activity = secrets.token_hex(4) + "-0000-4000-8000-" + secrets.token_hex(6)
+        if "activity" in notifications:
+            await self.send_notification(
+                "activity", [_scan_activity(section, activity, "started", 0)]
+            )
+        if "timeline" in notifications:
+            metadata_state = "created" if state == 5 else "deleted"
+            await self.send_notification(
+                "timeline",
+                [
+                    _timeline_entry(entry, 0 if state == 5 else state, metadata_state)
+                    for entry in entries
+                ],
+            )
+            if state == 5:
+                await self.send_notification(
+                    "timeline", [_timeline_entry(entry, 5, None) for entry in entries]
+                )
+        if "activity" in notifications:
+            await self.send_notification(
+                "activity", [_scan_activity(section, activity, "ended", 100)]
+            )
+
+    def _library_refusal(self, request: web.Request) -> web.Response | None:
+        """Return 401 for a wrong token, or None."""
+        if _param(request, "X-Plex-Token") != self.server.access_token:
+            return _plain(401, "Unauthorized")
+        return None
+
+    def _visible_sections(self) -> list[StandInSection]:
+        """Return the sections the token sees, by key."""
+        return [
+            section
+            for key, section in sorted(
+                self.library.sections.items(), key=lambda pair: int(pair[0])
+            )
+            if self.visible(key)
+        ]
+
+    def _visible_entry(self, rating_key: str) -> LibraryEntry | None:
+        """Return an item the token sees, or None."""
+        entry = self.library.get(rating_key)
+        return entry if entry is not None and self.visible(entry.section) else None
+
+    def _container(
+        self,
+        request: web.Request,
+        entries: Iterator[LibraryEntry] | Sequence[LibraryEntry],
+        total: int,
+        *,
+        default_size: int | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> web.Response:
+        """Answer with one page of items: `size`, and `totalSize`/`offset` when paged.
+
+        entries are all the items in order (a lazy iterator is read only as
+        far as the page goes). A malformed X-Plex-Container-Start or -Size is 400.
+        """
+        paging = _paging(request)
+        if paging is None:
+            return _plain(400, "Bad Request")
+        start, size = paging
+        paged = start is not None or size is not None
+        start = start or 0
+        if size is None:
+            size = default_size if default_size is not None else max(total - start, 0)
+        if isinstance(entries, Sequence):
+            page = list(entries[start : start + size])
+        else:
+            page = list(itertools.islice(entries, start, start + size))
+        container: dict[str, Any] = {"size": len(page)}
+        if paged:
+            container |= {"totalSize": total, "offset": start}
+        container |= {"allowSync": True, "identifier": LIBRARY_IDENTIFIER}
+        container |= extra or {}
+        if page:
+            container["Metadata"] = [entry_json(self.library, e) for e in page]
+            self.items_served += len(page)
+        return _answer(request, container)
+
+    def _newest(
+        self, sections: list[StandInSection], types: dict[str, str]
+    ) -> tuple[Iterator[LibraryEntry], int]:
+        """Return the items of sections newest first (types: the type per kind of section), and how many."""
+        real: list[LibraryEntry] = []
+        synthetic: list[Iterator[LibraryEntry]] = []
+        total = 0
+        for section in sections:
+            item_type = types.get(section.type)
+            if item_type is None:
+                continue
+            real += [
+                e
+                for e in self.library.entries.values()
+                if e.section == section.key and e.type == item_type
+            ]
+            count = section.synthetic_count(item_type)
+            total += count
+            synthetic.append(
+                self.library.synthetic_entry(section, item_type, position)
+                for position in range(count - 1, -1, -1)
+            )
+        total += len(real)
+        real.sort(key=lambda e: (e.added_at, int(e.rating_key)), reverse=True)
+        merged = heapq.merge(
+            *synthetic, key=lambda e: (e.added_at, int(e.rating_key)), reverse=True
+        )
+        return itertools.chain(real, merged), total
+
+    def _in_progress(self) -> list[LibraryEntry]:
+        """Return the items in progress the token sees, last watched first."""
+        return sorted(
+            (
+                e
+                for e in self.library.entries.values()
+                if e.view_offset is not None and self.visible(e.section)
+            ),
+            key=lambda e: (e.last_viewed_at or 0, int(e.rating_key)),
+            reverse=True,
+        )
+
+    async def _sections(self, request: web.Request) -> web.Response:
+        """GET /library/sections: the libraries the token sees (`Directory`)."""
+        if (refusal := self._library_refusal(request)) is not None:
+            return refusal
+        sections = [
+            section.to_json(self.server.machine_identifier)
+            for section in self._visible_sections()
+        ]
+        container: dict[str, Any] = {
+            "size": len(sections),
+            "allowSync": False,
+            "title1": "Plex Library",
+        }
+        if sections:
+            container["Directory"] = sections
+        return _answer(request, container)
+
+    def _section_of(self, request: web.Request) -> StandInSection | None:
+        """Return the section the path names, if the token sees it."""
+        key = request.match_info["key"]
+        section = self.library.sections.get(key)
+        return section if section is not None and self.visible(key) else None
+
+    async def _section_items(self, request: web.Request) -> web.Response:
+        """GET /library/sections/{key}/all: a section's items of a type, sorted and paged."""
+        if (refusal := self._library_refusal(request)) is not None:
+            return refusal
+        section = self._section_of(request)
+        if section is None:
+            return _plain(404, "Not Found")
+        levels = [name for name, _ in SECTION_LEVELS[section.type]]
+        item_type = levels[0]
+        if "type" in request.query:
+            number = _whole(request.query["type"])
+            if number is None:
+                return _plain(400, "Bad Request")
+            item_type = TYPE_NAMES.get(number, "")
+        sort = parse_sort(request.query.get("sort"))
+        if sort is None:
+            return _plain(400, "Bad Request")
+        extra = {
+            "librarySectionID": int(section.key),
+            "librarySectionTitle": section.title,
+            "librarySectionUUID": section.uuid,
+            "title1": section.title,
+            "title2": "All",
+            "viewGroup": item_type or "unknown",
+        }
+        if item_type not in levels:
+            return self._container(request, [], 0, extra=extra)
+        total, real = self.library.listing(section, item_type, sort)
+        assert real is not None
+        if (title := request.query.get("title")) is not None:
+            # Plex's filter: the title contains the text, whatever the case.
+            # Items that exist only as a count have no title to match.
+            found = [
+                entry for entry in real if title.casefold() in entry.title.casefold()
+            ]
+            return self._container(request, found, len(found), extra=extra)
+        return self._container(
+            request,
+            _Paged(self.library, section, item_type, real, sort),
+            total,
+            extra=extra,
+        )
+
+    async def _section_recently_added(self, request: web.Request) -> web.Response:
+        """GET /library/sections/{key}/recentlyAdded: newest films, episodes or albums."""
+        if (refusal := self._library_refusal(request)) is not None:
+            return refusal
+        section = self._section_of(request)
+        if section is None:
+            return _plain(404, "Not Found")
+        entries, total = self._newest([section], _RECENT_TYPES)
+        return self._container(
+            request,
+            entries,
+            total,
+            default_size=50,
+            extra={"librarySectionID": int(section.key), "mixedParents": True},
+        )
+
+    async def _recently_added(self, request: web.Request) -> web.Response:
+        """GET /library/recentlyAdded: the newest items of every library, newest first."""
+        if (refusal := self._library_refusal(request)) is not None:
+            return refusal
+        entries, total = self._newest(self._visible_sections(), _RECENT_TYPES)
+        return self._container(
+            request, entries, total, default_size=50, extra={"mixedParents": True}
+        )
+
+    async def _hub_recently_added(self, request: web.Request) -> web.Response:
+        """GET /hubs/home/recentlyAdded?type=1|2|8|13: newest films, episodes, albums or photos."""
+        if (refusal := self._library_refusal(request)) is not None:
+            return refusal
+        kinds = {1: "movie", 2: "show", 8: "artist", 13: "photo"}
+        number = _whole(request.query.get("type"))
+        if number not in kinds:
+            return _plain(400, "Bad Request")
+        kind = kinds[number]
+        entries, total = self._newest(
+            self._visible_sections(), {kind: _RECENT_TYPES[kind]}
+        )
+        return self._container(
+            request,
+            entries,
+            total,
+            default_size=50,
+            extra={"hubIdentifier": "home.recentlyAdded", "title": "Recently Added"},
+        )
+
+    async def _on_deck(self, request: web.Request) -> web.Response:
+        """GET /library/onDeck: films and episodes in progress, last watched first."""
+        if (refusal := self._library_refusal(request)) is not None:
+            return refusal
+        entries = self._in_progress()
+        return self._container(
+            request, entries, len(entries), extra={"mixedParents": True}
+        )
+
+    async def _continue_watching(self, request: web.Request) -> web.Response:
+        """GET /hubs/continueWatching/items: the same items as on deck, as a hub."""
+        if (refusal := self._library_refusal(request)) is not None:
+            return refusal
+        entries = self._in_progress()
+        return self._container(
+            request,
+            entries,
+            len(entries),
+            extra={"hubIdentifier": "home.continue", "title": "Continue Watching"},
+        )
+
+    async def _metadata(self, request: web.Request) -> web.Response:
+        """GET /library/metadata/{rk}: one item."""
+        if (refusal := self._library_refusal(request)) is not None:
+            return refusal
+        entry = self._visible_entry(request.match_info["rk"])
+        if entry is None:
+            return _plain(404, "Not Found")
+        section = self.library.sections[entry.section]
+        self.items_served += 1
+        return _answer(
+            request,
+            {
+                "size": 1,
+                "allowSync": True,
+                "identifier": LIBRARY_IDENTIFIER,
+                "librarySectionID": int(section.key),
+                "librarySectionTitle": section.title,
+                "librarySectionUUID": section.uuid,
+                "Metadata": [entry_json(self.library, entry)],
+            },
+        )
+
+    async def _children(self, request: web.Request) -> web.Response:
+        """GET /library/metadata/{rk}/children: a show's seasons, a season's episodes, ..."""
+        if (refusal := self._library_refusal(request)) is not None:
+            return refusal
+        entry = self._visible_entry(request.match_info["rk"])
+        if entry is None:
+            return _plain(404, "Not Found")
+        section = self.library.sections[entry.section]
+        found = self.library.children(entry)
+        children: Sequence[LibraryEntry]
+        if isinstance(found, range):
+            levels = [name for name, _ in SECTION_LEVELS[section.type]]
+            below = levels[levels.index(entry.type) + 1]
+            children = _Synthetic(self.library, section, below, found)
+        else:
+            children = found
+        extra: dict[str, Any] = {
+            "key": entry.rating_key,
+            "librarySectionID": int(section.key),
+            "librarySectionTitle": section.title,
+            "librarySectionUUID": section.uuid,
+            "parentTitle": entry.title,
+            "title1": entry.title,
+            "viewGroup": {
+                "show": "season",
+                "season": "episode",
+                "artist": "album",
+                "album": "track",
+            }.get(entry.type, entry.type),
+        }
+        if entry.index is not None:
+            extra["parentIndex"] = entry.index
+        return self._container(request, children, len(children), extra=extra)
+
+    async def _create_play_queue(self, request: web.Request) -> web.Response:
+        """POST /playQueues?type=&uri=server://<mid>/com.plexapp.plugins.library/library/metadata/<rk>.
+
+        A film, episode or track queues itself; a show, season, artist or
+        album queues what plays under it. A wrong type, another server's or a
+        malformed uri is 400; an item the token does not see, 404.
+        """
+        if (refusal := self._library_refusal(request)) is not None:
+            return refusal
+        query = dict(request.query)
+        match = _QUEUE_URI.fullmatch(unquote(query.get("uri", "")))
+        if (
+            query.get("type") not in ("video", "audio", "photo")
+            or match is None
+            or match.group("server") != self.server.machine_identifier
+        ):
+            return _plain(400, "Bad Request")
+        entry = self._visible_entry(match.group("rk"))
+        if entry is None:
+            return _plain(404, "Not Found")
+        leaves = self.library.leaves(entry)[:1000]
+        if not leaves:
+            return _plain(400, "Bad Request")
+        queue = StandInPlayQueue(
+            id=str(next(self._play_queue_ids)),
+            type=query["type"],
+            uri=query["uri"],
+            items=[
+                (str(next(self._play_queue_item_ids)), e.rating_key) for e in leaves
+            ],
+            selected="",
+            query=query,
+        )
+        queue.selected = queue.items[0][0]
+        self.play_queues[queue.id] = queue
+        return self._play_queue_answer(request, queue)
+
+    async def _play_queue(self, request: web.Request) -> web.Response:
+        """GET /playQueues/{id}: a play queue, as a player reads it."""
+        if (refusal := self._library_refusal(request)) is not None:
+            return refusal
+        queue = self.play_queues.get(request.match_info["id"])
+        if queue is None:
+            return _plain(404, "Not Found")
+        return self._play_queue_answer(request, queue)
+
+    def _play_queue_answer(
+        self, request: web.Request, queue: StandInPlayQueue
+    ) -> web.Response:
+        """Answer with a play queue's MediaContainer."""
+        metadata = []
+        for item_id, rating_key in queue.items:
+            entry = self.library.get(rating_key)
+            if entry is not None:
+                metadata.append(
+                    entry_json(self.library, entry) | {"playQueueItemID": int(item_id)}
+                )
+        selected = dict(queue.items)[queue.selected]
+        return _answer(
+            request,
+            {
+                "size": len(metadata),
+                "identifier": LIBRARY_IDENTIFIER,
+                "mediaTagPrefix": "/system/bundle/media/flags/",
+                "playQueueID": int(queue.id),
+                "playQueueSelectedItemID": int(queue.selected),
+                "playQueueSelectedItemOffset": 0,
+                "playQueueSelectedMetadataItemID": selected,
+                "playQueueShuffled": False,
+                "playQueueSourceURI": queue.uri,
+                "playQueueTotalCount": len(metadata),
+                "playQueueVersion": 1,
+                "Metadata": metadata,
+            },
+        )
+
+    async def _play_media(self, player: StandInPlayer, query: Any) -> bool:
+        """Start a library item on a player, as playMedia does; False for a bad request.
+
+        key must be an item the token sees, machineIdentifier this server,
+        containerKey (when given) one of its play queues and offset (ms) a
+        whole number. The player's session, if any, ends; a new one starts
+        at offset.
+        """
+        match = re.fullmatch(r"/library/metadata/([0-9]{1,12})", query.get("key", ""))
+        entry = self._visible_entry(match.group(1)) if match else None
+        if (
+            entry is None
+            or query.get("machineIdentifier") != self.server.machine_identifier
+        ):
+            return False
+        if "containerKey" in query:
+            queue = re.fullmatch(
+                r"/playQueues/([0-9]{1,12})(\?.*)?", query["containerKey"]
+            )
+            if queue is None or queue.group(1) not in self.play_queues:
+                return False
+        offset = _whole(query.get("offset", "0"))
+        leaves = self.library.leaves(entry)
+        if offset is None or not leaves:
+            return False
+        entry = leaves[0]
+        if entry.type not in _LIBRARIES:
+            return True  # a photo shows, with no session
+        parent = self.library.parent_of(entry)
+        grandparent = self.library.parent_of(parent) if parent else None
+        item = StandInItem(
+            type=entry.type,  # type: ignore[arg-type]
+            title=entry.title,
+            rating_key=entry.rating_key,
+            grandparent_title=grandparent.title if grandparent else None,
+            parent_title=parent.title if parent else None,
+            index=entry.index,
+            parent_index=parent.index if parent else None,
+            year=entry.year or 2008,
+            duration=entry.duration or 0,
+            added_at=entry.added_at,
+            updated_at=entry.updated_at,
+        )
+        if (playing := self.player_session(player.machine_identifier)) is not None:
+            await self.stop_session(playing.id)
+        await self.start_session(
+            user=self.owner.title if self.owner else "Demo Person",
+            player=player.name,
+            item=item,
+            offset=min(offset, item.duration),
+        )
+        return True
+
+    def plays(self) -> list[PlayerCommand]:
+        """Return the playMedia commands the server passed on, in order."""
+        return [c for c in self.commands if c.command == "playback/playMedia"]
+
     # -- Serving ----------------------------------------------------------------
 
     def make_app(self) -> web.Application:
@@ -1041,6 +1772,39 @@ class PlexMediaServerStandIn(FaultInjectingStandIn):
         app.router.add_get(
             "/photo/:/transcode", self._photo_transcode, name="photo_transcode"
         )
+        app.router.add_get("/library/sections", self._sections, name="sections")
+        app.router.add_get(
+            "/library/sections/{key}/all", self._section_items, name="section_items"
+        )
+        app.router.add_get(
+            "/library/sections/{key}/recentlyAdded",
+            self._section_recently_added,
+            name="section_recently_added",
+        )
+        app.router.add_get(
+            "/library/recentlyAdded", self._recently_added, name="recently_added"
+        )
+        app.router.add_get(
+            "/hubs/home/recentlyAdded",
+            self._hub_recently_added,
+            name="hub_recently_added",
+        )
+        app.router.add_get("/library/onDeck", self._on_deck, name="on_deck")
+        app.router.add_get(
+            "/hubs/continueWatching/items",
+            self._continue_watching,
+            name="continue_watching",
+        )
+        app.router.add_get(
+            "/library/metadata/{rk:[0-9]+}", self._metadata, name="metadata"
+        )
+        app.router.add_get(
+            "/library/metadata/{rk:[0-9]+}/children", self._children, name="children"
+        )
+        app.router.add_post("/playQueues", self._create_play_queue, name="play_queues")
+        app.router.add_get(
+            "/playQueues/{id:[0-9]+}", self._play_queue, name="play_queue"
+        )
         app.router.add_get("/demo", self._demo_page, name="demo")
         app.router.add_post("/demo/{action}", self._demo_action, name="demo_action")
         return app
@@ -1064,9 +1828,17 @@ class PlexMediaServerStandIn(FaultInjectingStandIn):
         return self.base_url
 
     async def stop(self) -> None:
-        """Stop serving, close every connection and take the URI off the resources."""
+        """Stop serving, close every connection and take the URI off the resources.
+
+        New connections are refused before the open sockets are cut, so that a
+        client reconnecting at once cannot hold a socket that keeps the
+        runner's clean-up waiting.
+        """
         self._command_release.set()
         self.stop_timelines()
+        if self._runner is not None:
+            for site in self._runner.sites:
+                await site.stop()
         await self.drop_websockets()
         if self._runner is not None:
             await self._runner.cleanup()
@@ -1179,6 +1951,11 @@ class PlexMediaServerStandIn(FaultInjectingStandIn):
             for action, label in _DEMO_ACTIONS.items()
         )
         hooks = sum(len(account.webhooks) for account in self.accounts())
+        newest, _ = self._newest(self._visible_sections(), _RECENT_TYPES)
+        recent = "".join(
+            f"<li>{html.escape(entry.title)} ({html.escape(entry.type)})</li>"
+            for entry in itertools.islice(newest, 5)
+        )
         return web.Response(
             content_type="text/html",
             text=(
@@ -1191,6 +1968,7 @@ class PlexMediaServerStandIn(FaultInjectingStandIn):
                 f"<h1>{html.escape(self.server.name)}</h1>"
                 f'<p id="message">{html.escape(self.last_message)}</p>{buttons}'
                 f'<h2>Now playing</h2><ul id="sessions">{rows or "<li>Nothing</li>"}</ul>'
+                f'<h2>Recently added</h2><ul id="recent">{recent}</ul>'
                 f"<p>Webhooks registered at plex.tv for this server: {hooks}; "
                 f"posts made: {len(self.deliveries)}.</p></body></html>"
             ),
@@ -1220,6 +1998,10 @@ class PlexMediaServerStandIn(FaultInjectingStandIn):
                 "stop": self.stop_session,
             }[action](latest)
             self.last_message = f"{action.capitalize()}: {self.server.name}."
+        elif action == "add_film":
+            number = len(self.entries("Movies", "movie")) + 1
+            film = await self.add_item("Movies", title=f"A New Film {number}")
+            self.last_message = f"Added {film.title} to Movies."
         elif action == "library_new":
             statuses = await self.post_event("library.new")
             self.last_message = f"Posted library.new: {statuses or 'no webhooks'}."
@@ -1246,6 +2028,7 @@ _DEMO_ACTIONS = {
     "stop": "Stop",
     "transcode": "Transcode a film from outside",
     "library_new": "Add to library",
+    "add_film": "Add a film",
 }
 
 
@@ -1364,3 +2147,136 @@ def _whole(value: str | None) -> int | None:
     if value is None or not value.isascii() or not value.isdigit() or len(value) > 12:
         return None
     return int(value)
+
+
+# -- Libraries --------------------------------------------------------------------
+
+# What "recently added" lists per kind of section: films, episodes, albums, photos.
+_RECENT_TYPES = {
+    "movie": "movie",
+    "show": "episode",
+    "artist": "album",
+    "photo": "photo",
+}
+_QUEUE_URI = re.compile(
+    r"server://(?P<server>[^/]+)/com\.plexapp\.plugins\.library"
+    r"/library/metadata/(?P<rk>[0-9]{1,12})"
+)
+_PAGING = ("X-Plex-Container-Start", "X-Plex-Container-Size")
+
+
+def _paging(request: web.Request) -> tuple[int | None, int | None] | None:
+    """Read X-Plex-Container-Start and -Size from the query or the headers; None if malformed."""
+    found: list[int | None] = []
+    for name in _PAGING:
+        raw = request.query.get(name, request.headers.get(name))
+        value = _whole(raw.strip()) if raw is not None else None
+        if raw is not None and value is None:
+            return None
+        found.append(value)
+    return found[0], found[1]
+
+
+class _Paged(Sequence[LibraryEntry]):
+    """A section's items of one type in order, real and synthesized, made as they are read."""
+
+    def __init__(
+        self,
+        library: Any,
+        section: StandInSection,
+        item_type: str,
+        real: Sequence[LibraryEntry],
+        sort: tuple[str, bool],
+    ) -> None:
+        """Hold what a page needs: the ordered real items and the sort."""
+        self._library = library
+        self._section = section
+        self._type = item_type
+        self._real = real
+        self._sort = sort
+
+    def __len__(self) -> int:
+        """Return how many items there are, synthesized ones included."""
+        return len(self._real) + self._section.synthetic_count(self._type)
+
+    def __getitem__(self, index: Any) -> Any:
+        """Return one item, or a page of them for a slice with step 1."""
+        if isinstance(index, slice):
+            start, stop, _ = index.indices(len(self))
+            return self._library.page(
+                self._section,
+                self._type,
+                self._real,
+                self._sort,
+                start,
+                max(stop - start, 0),
+            )
+        position = range(len(self))[index]
+        (entry,) = self[position : position + 1]
+        return entry
+
+
+class _Synthetic(Sequence[LibraryEntry]):
+    """Synthesized items at a range of positions, made as they are read."""
+
+    def __init__(
+        self, library: Any, section: StandInSection, item_type: str, positions: range
+    ) -> None:
+        """Hold the section, the type and the positions."""
+        self._library = library
+        self._section = section
+        self._type = item_type
+        self._positions = positions
+
+    def __len__(self) -> int:
+        """Return how many items there are."""
+        return len(self._positions)
+
+    def __getitem__(self, index: Any) -> Any:
+        """Return one item, or a list of them for a slice."""
+        if isinstance(index, slice):
+            return [
+                self._library.synthetic_entry(self._section, self._type, position)
+                for position in self._positions[index]
+            ]
+        return self._library.synthetic_entry(
+            self._section, self._type, self._positions[index]
+        )
+
+
+def _timeline_entry(
+    entry: LibraryEntry, state: int, metadata_state: str | None
+) -> dict[str, Any]:
+    """Return the TimelineEntry a server sends for a library item at a state."""
+    timeline: dict[str, Any] = {
+        "identifier": LIBRARY_IDENTIFIER,
+        "sectionID": entry.section,
+        "itemID": entry.rating_key,
+        "type": TYPE_NUMBERS[entry.type],
+        "title": entry.title,
+        "state": state,
+        "updatedAt": entry.updated_at,
+    }
+    if metadata_state is not None:
+        timeline["metadataState"] = metadata_state
+    return timeline
+
+
+def _scan_activity(
+    section: StandInSection, uuid: str, event: str, progress: int
+) -> dict[str, Any]:
+    """Return the ActivityNotification of a section scan that started or ended."""
+    return {
+        "event": event,
+        "uuid": uuid,
+        "Activity": {
+            "uuid": uuid,
+            "type": "library.update.section",
+            "cancellable": False,
+            "userID": 1,
+            "title": f"Scanning {section.title}",
+            "subtitle": "",
+            "progress": progress,
+            "Context": {"librarySectionID": section.key},
+        },
+    }

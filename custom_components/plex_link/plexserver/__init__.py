@@ -6,6 +6,7 @@ from .client import (
     MAX_BODY_BYTES,
     MAX_IMAGE_BYTES,
     MAX_IMAGE_SIDE,
+    PAGE_SIZE,
     PlexServerClient,
 )
 from .exceptions import (
@@ -16,8 +17,14 @@ from .exceptions import (
     PlexServerResponseError,
     PlexServerServerError,
 )
+from .library import ITEM_TYPES, LibraryItem, LibraryPage, LibrarySection, PlayQueue
 from .models import DIRECT_PLAY, MediaItem, PlaySession, sessions_from_json
-from .notifications import NotificationListener, PlayingNotification
+from .notifications import (
+    LibraryChange,
+    NotificationListener,
+    PlayingNotification,
+    library_change,
+)
 from .players import PlexPlayer, players_from_json
 from .webhook import WebhookEvent, WebhookPayloadError, read_webhook_payload
 
@@ -25,11 +32,18 @@ __all__ = [
     "COMMAND_TIMEOUT",
     "DIRECT_PLAY",
     "IMAGE_TYPES",
+    "ITEM_TYPES",
     "MAX_BODY_BYTES",
     "MAX_IMAGE_BYTES",
     "MAX_IMAGE_SIDE",
+    "PAGE_SIZE",
+    "LibraryChange",
+    "LibraryItem",
+    "LibraryPage",
+    "LibrarySection",
     "MediaItem",
     "NotificationListener",
+    "PlayQueue",
     "PlaySession",
     "PlayingNotification",
     "PlexPlayer",
@@ -42,6 +56,7 @@ __all__ = [
     "PlexServerServerError",
     "WebhookEvent",
     "WebhookPayloadError",
+    "library_change",
     "players_from_json",
     "read_webhook_payload",
     "sessions_from_json",

@@ -22,6 +22,17 @@ from .exceptions import (
     PlexServerResponseError,
     PlexServerServerError,
 )
+from .library import (
+    PLAY_QUEUE_TYPES,
+    LibraryItem,
+    LibraryPage,
+    LibrarySection,
+    PlayQueue,
+    page_from_json,
+    play_queue_from_json,
+    sections_from_json,
+    total_from_json,
+)
 from .models import PlaySession, sessions_from_json
 from .players import PlexPlayer, players_from_json
 
@@ -30,6 +41,7 @@ MAX_BODY_BYTES = 1024 * 1024
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
 MAX_IMAGE_SIDE = 4096
 COMMAND_TIMEOUT = 5.0
+PAGE_SIZE = 50
 IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif"})
 _COMMAND = re.compile(r"[A-Za-z]+/[A-Za-z]+")
 _MAX_PATH = 2048
@@ -113,6 +125,93 @@ class PlexServerClient:
         """Return the players connected to the server, with the commands each takes."""
         return players_from_json(await self._request("clients"))
 
+    async def get_sections(self) -> list[LibrarySection]:
+        """Return the libraries the token may read."""
+        return sections_from_json(await self._request("library/sections"))
+
+    async def count_items(self, section_key: str, item_type: int) -> int:
+        """Return how many items of a type a library holds, from its total alone.
+
+        A page of size 0 transfers no item, however large the library.
+        """
+        data = await self._request(
+            f"library/sections/{_segment(section_key)}/all",
+            params={"type": str(item_type), **_page(0, 0)},
+        )
+        return total_from_json(data)
+
+    async def get_items(
+        self,
+        section_key: str,
+        *,
+        start: int = 0,
+        size: int = PAGE_SIZE,
+        item_type: int | None = None,
+        sort: str | None = None,
+        title: str | None = None,
+    ) -> LibraryPage:
+        """Return a page of a library's items, of one type, in an order, whose title contains title, if given."""
+        params = _page(start, size)
+        if item_type is not None:
+            params["type"] = str(item_type)
+        if sort is not None:
+            params["sort"] = sort
+        if title is not None:
+            params["title"] = title
+        data = await self._request(
+            f"library/sections/{_segment(section_key)}/all", params=params
+        )
+        return page_from_json(data, offset=start)
+
+    async def get_on_deck(self, *, size: int = PAGE_SIZE) -> LibraryPage:
+        """Return what the token's account is in the middle of, or up next."""
+        data = await self._request("library/onDeck", params=_page(0, size))
+        return page_from_json(data)
+
+    async def get_item(self, rating_key: str) -> LibraryItem:
+        """Return one item by its rating key."""
+        page = page_from_json(
+            await self._request(f"library/metadata/{_segment(rating_key)}")
+        )
+        if not page.items:
+            raise PlexServerResponseError("The server has no such item", 404)
+        return page.items[0]
+
+    async def get_children(
+        self, rating_key: str, *, start: int = 0, size: int = PAGE_SIZE
+    ) -> LibraryPage:
+        """Return a page of what an item holds: a show's seasons, an album's tracks."""
+        data = await self._request(
+            f"library/metadata/{_segment(rating_key)}/children",
+            params=_page(start, size),
+        )
+        return page_from_json(data, offset=start)
+
+    async def create_play_queue(
+        self, item: LibraryItem, machine_identifier: str
+    ) -> PlayQueue:
+        """Make a play queue of one playable item of this server, for a player to play."""
+        queue_type = PLAY_QUEUE_TYPES.get(item.media_type or "")
+        if queue_type is None:
+            raise ValueError(f"Not a playable item: {item.media_type!r}")
+        uri = (
+            f"server://{machine_identifier}/com.plexapp.plugins.library"
+            f"/library/metadata/{_segment(item.rating_key)}"
+        )
+        data = await self._request(
+            "playQueues",
+            method="POST",
+            params={
+                "type": queue_type,
+                "uri": uri,
+                "shuffle": "0",
+                "repeat": "0",
+                "continuous": "0",
+                "own": "1",
+            },
+        )
+        return play_queue_from_json(data)
+
     async def send_player_command(
         self,
         player_id: str,
@@ -179,7 +278,7 @@ class PlexServerClient:
             "minSize": "1",
             "upscale": "1",
         }
-        async with self._get(
+        async with self._open(
             "photo/:/transcode", params=params, headers={"Accept": "image/*"}
         ) as response:
             content_type = response.content_type
@@ -236,15 +335,17 @@ class PlexServerClient:
         self,
         path: str,
         *,
+        method: str = "GET",
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         client_timeout: aiohttp.ClientTimeout | None = None,
         resend: bool = True,
         decode: bool = True,
     ) -> Any:
-        """Send one GET and return its JSON body (None if not decoded)."""
-        async with self._get(
+        """Send one request and return its JSON body (None if not decoded)."""
+        async with self._open(
             path,
+            method=method,
             params=params,
             headers=headers,
             client_timeout=client_timeout,
@@ -256,16 +357,17 @@ class PlexServerClient:
         return _decode(body)
 
     @asynccontextmanager
-    async def _get(
+    async def _open(
         self,
         path: str,
         *,
+        method: str = "GET",
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         client_timeout: aiohttp.ClientTimeout | None = None,
         resend: bool = True,
     ) -> AsyncIterator[aiohttp.ClientResponse]:
-        """Send one GET over the first connection that answers; yield a successful answer.
+        """Send one request over the first connection that answers; yield a successful answer.
 
         Any other status is a typed error. Without resend, a request sent but
         not answered within the timeout's sock_read is not sent again over the
@@ -279,7 +381,8 @@ class PlexServerClient:
         async def attempt(base: URL) -> aiohttp.ClientResponse:
             """Send the request to one connection and wait for the answer's headers."""
             try:
-                return await self._session.get(
+                return await self._session.request(
+                    method,
                     base / path,
                     headers=request_headers,
                     params=params,
@@ -417,6 +520,18 @@ def _header_safe(value: str) -> bool:
         and value.isprintable()
         and value == value.strip()
     )
+
+
+def _page(start: int, size: int) -> dict[str, str]:
+    """Return the parameters that ask for size items from start."""
+    return {"X-Plex-Container-Start": str(start), "X-Plex-Container-Size": str(size)}
+
+
+def _segment(key: str) -> str:
+    """Return a key the server gave as one path segment, or raise if it is not one."""
+    if not key or not key.isascii() or not key.isalnum():
+        raise PlexServerResponseError("Not a key of one of the server's items")
+    return key
 
 
 def _server_path(path: str) -> bool:

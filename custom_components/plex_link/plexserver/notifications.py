@@ -14,10 +14,19 @@ import aiohttp
 
 from .client import PlexServerClient
 from .exceptions import PlexServerError
-from .fields import lower, number, objects, text
+from .fields import child, lower, number, objects, text
 
 LOGGER = logging.getLogger(__package__)
 NOTIFICATIONS_PATH = "/:/websockets/notifications"
+LIBRARY_IDENTIFIER = "com.plexapp.plugins.library"
+# Timeline states that end a change: 5 (done: created or updated) and 9 (deleted).
+FINISHED_STATES = frozenset({5, 9})
+FINISHED_METADATA_STATES = frozenset({"created", "deleted"})
+# More sections than this in one message (or a longer key) tells no more than "some library".
+MAX_SECTIONS = 100
+_MAX_SECTION_KEY = 64
+# The sectionID of what belongs to no library section (playlists, for one).
+_NO_SECTION = (-1, "-1")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -36,11 +45,24 @@ class PlayingNotification:
     state: str | None = None
 
 
+@dataclass(frozen=True)
+class LibraryChange:
+    """The server's word that the content of libraries changed: items added or deleted.
+
+    section_ids are the keys of the sections that changed; empty when the
+    message said a library changed without saying which.
+    """
+
+    section_ids: frozenset[str]
+
+
 class NotificationListener:
     """Keeps one websocket to the server and hands on what it says of its sessions.
 
     on_playing gets the reports of each `playing` notification (an empty list
-    when none could be read). on_open is called each time the socket opens,
+    when none could be read). on_library, when given, gets a LibraryChange for
+    each `timeline` or `activity` notification that tells of finished library
+    changes (not of the steps of a scan still running). on_open is called each time the socket opens,
     the first time and after every loss: sessions may have changed while
     nobody listened, so everything is worth reading again. on_connection is
     called when the socket opens or is lost (also when the first attempt
@@ -64,10 +86,12 @@ class NotificationListener:
         on_playing: Callable[[list[PlayingNotification]], None],
         on_open: Callable[[], None],
         on_connection: Callable[[bool], None] | None = None,
+        on_library: Callable[[LibraryChange], None] | None = None,
     ) -> None:
         """Listen through the client's connections; call back on the event loop."""
         self._client = client
         self._on_playing = on_playing
+        self._on_library = on_library
         self._on_open = on_open
         self._on_connection = on_connection
         self._connected: bool | None = None
@@ -132,17 +156,24 @@ class NotificationListener:
             failures += 1
 
     async def _listen(self, socket: aiohttp.ClientWebSocketResponse) -> None:
-        """Read messages until the socket closes, handing on the `playing` ones."""
+        """Read messages until the socket closes, handing on the `playing` and library ones."""
         async for message in socket:
             if message.type is aiohttp.WSMsgType.ERROR:
                 LOGGER.debug(
                     "Notification socket failed (%s)", type(message.data).__name__
                 )
                 return
-            if message.type is aiohttp.WSMsgType.TEXT and (
-                (reports := playing_notifications(message.data)) is not None
-            ):
+            if message.type is not aiohttp.WSMsgType.TEXT:
+                continue
+            found = _notification(message.data)
+            if found is None:
+                continue
+            if (reports := _playing(found)) is not None:
                 self._call(self._on_playing, reports)
+            elif self._on_library is not None and (
+                (change := _library_change(found)) is not None
+            ):
+                self._call(self._on_library, change)
 
     def _backoff(self, failures: int) -> float:
         """Return the wait after failures in a row: doubled each time, capped."""
@@ -173,12 +204,92 @@ def playing_notifications(message: str) -> list[PlayingNotification] | None:
     Garbage is not a `playing` notification; a report without a session key is
     left out.
     """
+    found = _notification(message)
+    return _playing(found) if found is not None else None
+
+
+def library_change(message: str) -> LibraryChange | None:
+    """Return the library change a `timeline` or `activity` notification tells; else None.
+
+    A timeline tells one when an entry of the library (identifier
+    com.plexapp.plugins.library) reached a finished state: 5 (done) or 9
+    (deleted), or metadataState created or deleted; the steps in between
+    (states 0 to 4 with no such metadataState) tell nothing yet. An activity
+    tells one when a `library.*` activity (a scan, a refresh) ended. The
+    sections are their sectionID or Activity.Context.librarySectionID; one
+    finished change without a usable section (or more than MAX_SECTIONS
+    sections) makes the change "some library" (no section ids). Garbage,
+    and any other message, is None.
+    """
+    found = _notification(message)
+    return _library_change(found) if found is not None else None
+
+
+def _notification(message: str) -> dict[str, Any] | None:
+    """Return the NotificationContainer of a message, or None for anything else."""
     try:
         payload = json.loads(message)
     except (ValueError, RecursionError):
         return None
     found = payload.get("NotificationContainer") if isinstance(payload, dict) else None
-    if not isinstance(found, dict) or found.get("type") != "playing":
+    return found if isinstance(found, dict) else None
+
+
+def _library_change(found: dict[str, Any]) -> LibraryChange | None:
+    """Return the library change of a `timeline` or `activity` container, if it tells one."""
+    kind = found.get("type")
+    if kind == "timeline":
+        sections = [
+            _section_id(entry.get("sectionID"))
+            for entry in objects(found.get("TimelineEntry"))
+            if entry.get("identifier") == LIBRARY_IDENTIFIER
+            and entry.get("sectionID") not in _NO_SECTION
+            and _finished(entry)
+        ]
+    elif kind == "activity":
+        sections = []
+        for entry in objects(found.get("ActivityNotification")):
+            activity = child(entry, "Activity")
+            activity_type = activity.get("type")
+            if (
+                entry.get("event") == "ended"
+                and isinstance(activity_type, str)
+                and activity_type.startswith("library.")
+            ):
+                context = child(activity, "Context")
+                sections.append(_section_id(context.get("librarySectionID")))
+    else:
+        return None
+    if not sections:
+        return None
+    known = frozenset(section for section in sections if section is not None)
+    if None in sections or len(known) > MAX_SECTIONS:
+        return LibraryChange(frozenset())
+    return LibraryChange(known)
+
+
+def _finished(entry: dict[str, Any]) -> bool:
+    """Tell whether a timeline entry tells of a change that is done, not a step of it."""
+    return (
+        number(entry.get("state")) in FINISHED_STATES
+        or lower(entry.get("metadataState")) in FINISHED_METADATA_STATES
+    )
+
+
+def _section_id(value: Any) -> str | None:
+    """Return a section key as text (a section's key is a whole number), or None."""
+    key = text(value)
+    if key is None:
+        return None
+    key = key.strip()
+    if len(key) > _MAX_SECTION_KEY or not key.isascii() or not key.isdigit():
+        return None
+    return key
+
+
+def _playing(found: dict[str, Any]) -> list[PlayingNotification] | None:
+    """Return the reports of a `playing` container; None for another type."""
+    if found.get("type") != "playing":
         return None
     return [
         PlayingNotification(
