@@ -20,12 +20,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.debounce import Debouncer
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
+from .client import create_server_client
 from .const import DOMAIN, LOGGER
 from .coordinator import PlexLinkConfigEntry
 from .plexserver import (
@@ -180,11 +180,10 @@ class PlexLinkActivityCoordinator(DataUpdateCoordinator[list[PlaySession]]):
 
     def _create_client(self, server: Server) -> PlexServerClient:
         """Return a client for the server on Home Assistant's shared session."""
-        return PlexServerClient(
-            async_get_clientsession(self.hass),
-            identity_headers=self.config_entry.runtime_data.coordinator.client.headers(),
-            access_token=server.access_token or "",
-            connections=[connection.uri for connection in server.connections],
+        return create_server_client(
+            self.hass,
+            self.config_entry.runtime_data.coordinator.client,
+            server,
             request_timeout=self.request_timeout,
             connect_timeout=self.connect_timeout,
         )

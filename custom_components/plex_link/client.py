@@ -13,12 +13,14 @@ from homeassistant.loader import async_get_integration
 from yarl import URL
 
 from .const import DOMAIN, LOGGER, PLEX_TV_URL_ENV, PRODUCT
+from .plexserver import PlexServerClient
 from .plextv import (
     DEFAULT_BASE_URL,
     PlexTvAuthenticationError,
     PlexTvClient,
     PlexTvError,
     PlexTvIdentity,
+    Server,
 )
 
 _CLIENT_IDENTIFIER_NAMESPACE = uuid.UUID("6b0f8a52-8d0e-4b5c-9a43-2f1e64e3c1d7")
@@ -52,6 +54,25 @@ async def async_create_client(
     )
     return PlexTvClient(
         async_get_clientsession(hass), identity, base_url=plex_tv_base_url()
+    )
+
+
+def create_server_client(
+    hass: HomeAssistant,
+    plex_tv: PlexTvClient,
+    server: Server,
+    *,
+    request_timeout: float,
+    connect_timeout: float,
+) -> PlexServerClient:
+    """Return a client for a Plex Media Server with its own access token, on the shared session."""
+    return PlexServerClient(
+        async_get_clientsession(hass),
+        identity_headers=plex_tv.headers(),
+        access_token=server.access_token or "",
+        connections=[connection.uri for connection in server.connections],
+        request_timeout=request_timeout,
+        connect_timeout=connect_timeout,
     )
 
 

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
+from homeassistant.core import callback
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
@@ -16,6 +20,10 @@ from .coordinator import (
     server_device_identifier,
 )
 from .plextv import Server
+
+if TYPE_CHECKING:
+    from .activity import PlexLinkActivityCoordinator
+    from .libraries import PlexLinkLibraryCoordinator
 
 
 class PlexLinkEntity(CoordinatorEntity[PlexLinkCoordinator]):
@@ -94,3 +102,56 @@ def async_add_server_entities(
 
     add_new_servers()
     entry.async_on_unload(coordinator.async_add_listener(add_new_servers))
+
+
+class PlexLinkServerFeedEntity[
+    CoordinatorT: PlexLinkActivityCoordinator | PlexLinkLibraryCoordinator
+](CoordinatorEntity[CoordinatorT]):
+    """An entity of what one server tells its own coordinator, on the server's device.
+
+    It is unavailable while the server refuses Plex Link, and goes out of the
+    entity registry when retired_signal is sent (the server left).
+    """
+
+    _attr_has_entity_name = True
+
+    def __init__(
+        self,
+        coordinator: CoordinatorT,
+        description: EntityDescription,
+        *,
+        retired_signal: str,
+        key: str | None = None,
+    ) -> None:
+        """Attach the entity to the server's device; key tells apart one of several."""
+        super().__init__(coordinator)
+        self.entity_description = description
+        self._retired_signal = retired_signal
+        account_uuid = (
+            coordinator.config_entry.runtime_data.coordinator.data.account.uuid
+        )
+        machine_identifier = coordinator.machine_identifier
+        suffix = f"{key}_{description.key}" if key else description.key
+        self._attr_unique_id = f"{account_uuid}_{machine_identifier}_{suffix}"
+        self._attr_device_info = DeviceInfo(
+            identifiers={server_device_identifier(account_uuid, machine_identifier)}
+        )
+
+    @property
+    def available(self) -> bool:
+        """Tell whether the last read succeeded and the server lets Plex Link read."""
+        return super().available and not self.coordinator.refused
+
+    async def async_added_to_hass(self) -> None:
+        """Go away with the server."""
+        await super().async_added_to_hass()
+        self.async_on_remove(
+            async_dispatcher_connect(self.hass, self._retired_signal, self.async_retire)
+        )
+
+    @callback
+    def async_retire(self) -> None:
+        """Remove the entity from the entity registry, and so from Home Assistant."""
+        registry = er.async_get(self.hass)
+        if registry.async_get(self.entity_id) is not None:
+            registry.async_remove(self.entity_id)

@@ -20,22 +20,17 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers import entity_registry as er
-from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.debounce import Debouncer
-from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
-from homeassistant.helpers.update_coordinator import (
-    CoordinatorEntity,
-    DataUpdateCoordinator,
-    UpdateFailed,
-)
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
 from .activity import library_signal
+from .client import create_server_client
 from .const import CONF_RECENTLY_ADDED, DEFAULT_RECENTLY_ADDED, DOMAIN, LOGGER
-from .coordinator import PlexLinkConfigEntry, server_device_identifier
+from .coordinator import PlexLinkConfigEntry
+from .entity import PlexLinkServerFeedEntity
 from .library_images import PlexLinkImageCache
 from .plexserver import (
     ITEM_TYPES,
@@ -203,11 +198,10 @@ class PlexLinkLibraryCoordinator(DataUpdateCoordinator[LibrariesData]):
 
     def _create_client(self, server: Server) -> PlexServerClient:
         """Return a client for the server on Home Assistant's shared session."""
-        return PlexServerClient(
-            async_get_clientsession(self.hass),
-            identity_headers=self.config_entry.runtime_data.coordinator.client.headers(),
-            access_token=server.access_token or "",
-            connections=[connection.uri for connection in server.connections],
+        return create_server_client(
+            self.hass,
+            self.config_entry.runtime_data.coordinator.client,
+            server,
             request_timeout=self.request_timeout,
             connect_timeout=self.connect_timeout,
         )
@@ -576,21 +570,11 @@ def async_add_library_entities(
     entry.async_on_unload(async_dispatcher_connect(hass, libraries_signal(entry), add))
 
 
-@callback
-def async_remove_entity(entity: Entity) -> None:
-    """Remove an entity from the entity registry, and so from Home Assistant."""
-    registry = er.async_get(entity.hass)
-    if registry.async_get(entity.entity_id) is not None:
-        registry.async_remove(entity.entity_id)
-
-
-class PlexLinkLibraryEntity(CoordinatorEntity[PlexLinkLibraryCoordinator]):
+class PlexLinkLibraryEntity(PlexLinkServerFeedEntity[PlexLinkLibraryCoordinator]):
     """An entity of one library of a server, on the server's device, named after the library.
 
     It goes away with its library, and with the server.
     """
-
-    _attr_has_entity_name = True
 
     def __init__(
         self,
@@ -599,22 +583,17 @@ class PlexLinkLibraryEntity(CoordinatorEntity[PlexLinkLibraryCoordinator]):
         key: str,
     ) -> None:
         """Attach the entity to the server's device; key is the library's uuid (else its key)."""
-        super().__init__(coordinator)
-        self.entity_description = description
-        self.library_key = key
         library = coordinator.data.libraries[key]
-        account_uuid = (
-            coordinator.config_entry.runtime_data.coordinator.data.account.uuid
+        super().__init__(
+            coordinator,
+            description,
+            retired_signal=libraries_retired_signal(
+                coordinator.config_entry, coordinator.machine_identifier
+            ),
+            key=library.unique_key,
         )
-        machine_identifier = coordinator.machine_identifier
-        self._attr_unique_id = (
-            f"{account_uuid}_{machine_identifier}_{library.unique_key}_"
-            f"{description.key}"
-        )
+        self.library_key = key
         self._attr_translation_placeholders = {"library": library.section.title}
-        self._attr_device_info = DeviceInfo(
-            identifiers={server_device_identifier(account_uuid, machine_identifier)}
-        )
 
     @property
     def library(self) -> Library | None:
@@ -623,35 +602,13 @@ class PlexLinkLibraryEntity(CoordinatorEntity[PlexLinkLibraryCoordinator]):
 
     @property
     def available(self) -> bool:
-        """Tell whether the last read succeeded, the server lets Plex Link read, and the library is there."""
-        return (
-            super().available
-            and not self.coordinator.refused
-            and self.library is not None
-        )
-
-    async def async_added_to_hass(self) -> None:
-        """Go away with the server."""
-        await super().async_added_to_hass()
-        self.async_on_remove(
-            async_dispatcher_connect(
-                self.hass,
-                libraries_retired_signal(
-                    self.coordinator.config_entry, self.coordinator.machine_identifier
-                ),
-                self._async_retire,
-            )
-        )
-
-    @callback
-    def _async_retire(self) -> None:
-        """Remove the entity from the entity registry, and so from Home Assistant."""
-        async_remove_entity(self)
+        """Tell whether the server lets Plex Link read, and the library is there."""
+        return super().available and self.library is not None
 
     @callback
     def _handle_coordinator_update(self) -> None:
         """Go away when the server no longer has the library; else write the state."""
         if self.coordinator.answering and self.library is None:
-            self._async_retire()
+            self.async_retire()
             return
         super()._handle_coordinator_update()

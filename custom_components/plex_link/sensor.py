@@ -16,24 +16,25 @@ from homeassistant.components.sensor import (
 )
 from homeassistant.const import EntityCategory, UnitOfDataRate
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers import entity_registry as er
-from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.event import async_track_time_interval
-from homeassistant.helpers.update_coordinator import CoordinatorEntity
 from homeassistant.util import dt as dt_util
 
 from .activity import PlexLinkActivityCoordinator, activity_signal, retired_signal
 from .const import DOMAIN
-from .coordinator import PlexLinkConfigEntry, PlexLinkData, server_device_identifier
-from .entity import PlexLinkEntity, PlexLinkServerEntity, async_add_server_entities
+from .coordinator import PlexLinkConfigEntry, PlexLinkData
+from .entity import (
+    PlexLinkEntity,
+    PlexLinkServerEntity,
+    PlexLinkServerFeedEntity,
+    async_add_server_entities,
+)
 from .libraries import (
     PlexLinkLibraryCoordinator,
     PlexLinkLibraryEntity,
     RecentItem,
     async_add_library_entities,
-    async_remove_entity,
     libraries_retired_signal,
 )
 from .library_images import RESIGN_AFTER, async_image_url
@@ -293,15 +294,15 @@ class PlexLinkServerSensor(PlexLinkServerEntity, SensorEntity):
 
 
 class PlexLinkActivitySensor(
-    CoordinatorEntity[PlexLinkActivityCoordinator], SensorEntity
+    PlexLinkServerFeedEntity[PlexLinkActivityCoordinator], SensorEntity
 ):
     """A sensor of what an owned server is playing, on the server's device.
 
     The list of sessions changes with every read; the recorder leaves it out.
+    It goes with the server's activity (the server left, or is no longer owned).
     """
 
     entity_description: PlexLinkActivitySensorDescription
-    _attr_has_entity_name = True
     _unrecorded_attributes = frozenset({ATTR_SESSIONS})
 
     def __init__(
@@ -310,41 +311,13 @@ class PlexLinkActivitySensor(
         description: PlexLinkActivitySensorDescription,
     ) -> None:
         """Attach the sensor to the server's device."""
-        super().__init__(coordinator)
-        self.entity_description = description
-        account_uuid = (
-            coordinator.config_entry.runtime_data.coordinator.data.account.uuid
+        super().__init__(
+            coordinator,
+            description,
+            retired_signal=retired_signal(
+                coordinator.config_entry, coordinator.machine_identifier
+            ),
         )
-        machine_identifier = coordinator.machine_identifier
-        self._attr_unique_id = f"{account_uuid}_{machine_identifier}_{description.key}"
-        self._attr_device_info = DeviceInfo(
-            identifiers={server_device_identifier(account_uuid, machine_identifier)}
-        )
-
-    async def async_added_to_hass(self) -> None:
-        """Go away with the server's activity (the server left, or is no longer owned)."""
-        await super().async_added_to_hass()
-        self.async_on_remove(
-            async_dispatcher_connect(
-                self.hass,
-                retired_signal(
-                    self.coordinator.config_entry, self.coordinator.machine_identifier
-                ),
-                self._async_retire,
-            )
-        )
-
-    @callback
-    def _async_retire(self) -> None:
-        """Remove the sensor from the entity registry, and so from Home Assistant."""
-        registry = er.async_get(self.hass)
-        if registry.async_get(self.entity_id) is not None:
-            registry.async_remove(self.entity_id)
-
-    @property
-    def available(self) -> bool:
-        """Tell whether the last read succeeded and the server shares its activity."""
-        return super().available and not self.coordinator.refused
 
     @property
     def native_value(self) -> int:
@@ -385,7 +358,7 @@ class PlexLinkLibrarySensor(PlexLinkLibraryEntity, SensorEntity):
 
 
 class PlexLinkRecentlyAddedSensor(
-    CoordinatorEntity[PlexLinkLibraryCoordinator], SensorEntity
+    PlexLinkServerFeedEntity[PlexLinkLibraryCoordinator], SensorEntity
 ):
     """When the newest film or episode of a server was added, with the newest in the card's format.
 
@@ -395,7 +368,6 @@ class PlexLinkRecentlyAddedSensor(
     """
 
     entity_description: PlexLinkLibrarySensorDescription
-    _attr_has_entity_name = True
     _unrecorded_attributes = frozenset({ATTR_DATA})
 
     def __init__(
@@ -404,29 +376,17 @@ class PlexLinkRecentlyAddedSensor(
         description: PlexLinkLibrarySensorDescription,
     ) -> None:
         """Attach the sensor to the server's device."""
-        super().__init__(coordinator)
-        self.entity_description = description
-        account_uuid = (
-            coordinator.config_entry.runtime_data.coordinator.data.account.uuid
-        )
-        machine_identifier = coordinator.machine_identifier
-        self._attr_unique_id = f"{account_uuid}_{machine_identifier}_{description.key}"
-        self._attr_device_info = DeviceInfo(
-            identifiers={server_device_identifier(account_uuid, machine_identifier)}
+        super().__init__(
+            coordinator,
+            description,
+            retired_signal=libraries_retired_signal(
+                coordinator.config_entry, coordinator.machine_identifier
+            ),
         )
 
     async def async_added_to_hass(self) -> None:
-        """Sign the posters anew before they expire; go away with the server."""
+        """Sign the posters anew before they expire."""
         await super().async_added_to_hass()
-        self.async_on_remove(
-            async_dispatcher_connect(
-                self.hass,
-                libraries_retired_signal(
-                    self.coordinator.config_entry, self.coordinator.machine_identifier
-                ),
-                self._async_retire,
-            )
-        )
         self.async_on_remove(
             async_track_time_interval(
                 self.hass,
@@ -441,16 +401,6 @@ class PlexLinkRecentlyAddedSensor(
         """Write the state again, with URLs signed anew where they are old."""
         if self.available:
             self.async_write_ha_state()
-
-    @callback
-    def _async_retire(self) -> None:
-        """Remove the sensor from the entity registry, and so from Home Assistant."""
-        async_remove_entity(self)
-
-    @property
-    def available(self) -> bool:
-        """Tell whether the last read succeeded and the server lets Plex Link read."""
-        return super().available and not self.coordinator.refused
 
     @property
     def native_value(self) -> datetime | None:
