@@ -567,9 +567,12 @@ async def test_a_stop_heard_during_a_slow_read_is_read_after_it(
     # The stop asks for a read; its turn comes, and passes, while the poll runs.
     await wait_for(lambda: debouncer._timer_task is not None)
     await wait_for(lambda: debouncer._timer_task is None)
+    reads = plex_server.count("sessions")
     release.set()
     await poll
     await wait_for(lambda: state(hass, WATCHING) == "0")
+    assert plex_server.count("sessions") == reads + 1, "one read after the poll"
+    assert coordinator.data == []
 
 
 async def test_reports_of_other_states_and_media_are_read(
